@@ -1,0 +1,2 @@
+export * from './runtime-config.js';
+export * from './validation.js';

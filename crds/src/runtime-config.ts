@@ -1,0 +1,196 @@
+// The data plane's runtime config: the one shape the gateway reads from a file today and the
+// operator renders into the `<gateway>-runtime` ConfigMap later. Every field carries its doc
+// (`.describe`) because it becomes the CRD's `kubectl explain` text.
+import { z } from 'zod';
+
+/** Kubernetes-style duration: "250ms", "5s", "1.5m", "1h". */
+export const Duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'a duration such as "250ms", "5s" or "2m"')
+  .describe('Duration with a unit: ms, s, m or h (e.g. "250ms", "30s").');
+
+const Name = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - (starting with a letter or digit)');
+
+export const ProviderKind = z
+  .enum(['openai', 'openai-compatible', 'azure', 'anthropic'])
+  .describe(
+    'Upstream API family. openai-compatible covers vLLM, Ollama, Groq, Together, DeepSeek, OpenRouter and other servers speaking the OpenAI wire format.',
+  );
+
+export const SecretKeyRef = z
+  .strictObject({
+    name: Name.describe('Name of the Secret in the gateway namespace.'),
+    key: z.string().min(1).describe('Key within the Secret.'),
+  })
+  .describe('A key of a Kubernetes Secret.');
+
+/** Where a credential comes from; the value itself is never part of the config. */
+export const CredentialRef = z
+  .union([
+    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').describe('Environment variable holding the credential.') }),
+    z.strictObject({ file: z.string().min(1).describe('File holding the credential (trailing newline trimmed); re-read when it changes.') }),
+    z.strictObject({ secretKeyRef: SecretKeyRef }),
+  ])
+  .describe('Reference to a credential: exactly one of env, file or secretKeyRef. Never the value itself.');
+
+export const Pricing = z
+  .strictObject({
+    inputPerMillion: z.number().nonnegative().describe('USD per million input (prompt) tokens.'),
+    outputPerMillion: z.number().nonnegative().describe('USD per million output (completion) tokens.'),
+  })
+  .describe('Token prices used for cost accounting and lowest-cost routing.');
+
+export const DeploymentLimits = z
+  .strictObject({
+    rpm: z.number().int().positive().optional().describe('Requests per minute this deployment accepts.'),
+    tpm: z.number().int().positive().optional().describe('Tokens (input + output) per minute this deployment accepts.'),
+  })
+  .describe('Per-deployment rate limits; a deployment at its limit is skipped.');
+
+export const Deployment = z
+  .strictObject({
+    name: Name.describe('Unique name of this deployment (reported in x-switchboard-deployment).'),
+    provider: ProviderKind,
+    model: z.string().min(1).describe('Model name sent upstream (for Azure: the deployment name).'),
+    baseUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+      .describe('Base URL of the upstream API, e.g. https://api.openai.com/v1.'),
+    apiVersion: z.string().min(1).optional().describe('Azure OpenAI api-version query parameter.'),
+    credentials: CredentialRef.optional(),
+    weight: z.number().positive().default(1).describe('Relative share of traffic under weighted balancing.'),
+    limits: DeploymentLimits.optional(),
+    pricing: Pricing.optional(),
+    contextWindow: z.number().int().positive().optional().describe('Maximum prompt + completion tokens.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra non-secret headers sent upstream.'),
+  })
+  .describe('One upstream serving a model.');
+
+export const BalancingStrategy = z
+  .enum(['weighted', 'least-inflight', 'lowest-latency', 'lowest-cost'])
+  .describe(
+    'How a deployment is picked among the healthy ones: weighted random, fewest requests in flight, lowest EWMA time to first byte, or lowest price.',
+  );
+
+export const Model = z
+  .strictObject({
+    name: Name.describe('Model alias clients send in the "model" field.'),
+    deployments: z.array(Deployment).min(1).describe('Upstreams that can serve this alias.'),
+    strategy: BalancingStrategy.optional().describe('Overrides routing.strategy for this alias.'),
+    fallbacks: z.array(Name).default([]).describe('Aliases tried in order when every deployment of this one failed.'),
+  })
+  .describe('A model alias and the deployments behind it.');
+
+export const ClientKey = z
+  .strictObject({
+    name: Name.describe('Name of the key holder (reported in logs and audit, never the key).'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest of the key')
+      .describe('Lowercase hex SHA-256 of the key: `printf %s "$KEY" | sha256sum`.'),
+    models: z.array(z.string().min(1)).min(1).default(['*']).describe('Aliases this key may call; "*" allows all.'),
+  })
+  .describe('A client API key, stored only as its hash.');
+
+export const Auth = z
+  .strictObject({
+    masterKey: CredentialRef.optional().describe('Key that may call every model.'),
+    clientKeys: z.array(ClientKey).default([]),
+  })
+  .describe('Client authentication. Without a master key and client keys, the gateway is open.');
+
+export const Timeouts = z
+  .strictObject({
+    connect: Duration.default('5s').describe('TCP/TLS connect timeout per try.'),
+    firstByte: Duration.default('60s').describe('Per-try limit on the time to the upstream response headers.'),
+    total: Duration.default('600s').describe('Deadline for the whole request, retries and fallbacks included.'),
+  })
+  .describe('Timeouts applied to every upstream call.');
+
+export const Retries = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(10).default(2).describe('Tries per request across deployments of one alias (1 = no retry).'),
+    backoff: Duration.default('100ms').describe('Base of the exponential backoff between tries.'),
+    maxRetryAfter: Duration.default('5s').describe('Longest upstream Retry-After honoured before trying elsewhere.'),
+  })
+  .describe('Retries on connect errors, 429 and 5xx, made only before anything reached the client.');
+
+export const Cooldown = z
+  .strictObject({
+    failureThreshold: z.number().int().min(1).default(3).describe('Consecutive failures that open the circuit.'),
+    duration: Duration.default('30s').describe('How long a failing deployment is skipped.'),
+  })
+  .describe('Circuit breaker per deployment.');
+
+export const Routing = z
+  .strictObject({
+    strategy: BalancingStrategy.default('weighted'),
+  })
+  .describe('How requests are routed to deployments.');
+
+export const Server = z
+  .strictObject({
+    maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024).describe('Largest request body accepted (413 above).'),
+  })
+  .describe('HTTP server settings.');
+
+export const RuntimeConfig = z
+  .strictObject({
+    models: z.array(Model).min(1).describe('Model aliases served by the gateway.'),
+    routing: Routing.default({ strategy: 'weighted' }),
+    timeouts: Timeouts.default({ connect: '5s', firstByte: '60s', total: '600s' }),
+    retries: Retries.default({ maxAttempts: 2, backoff: '100ms', maxRetryAfter: '5s' }),
+    cooldown: Cooldown.default({ failureThreshold: 3, duration: '30s' }),
+    auth: Auth.default({ clientKeys: [] }),
+    server: Server.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+  })
+  .superRefine((config, ctx) => {
+    const aliases = new Set<string>();
+    const deployments = new Set<string>();
+    config.models.forEach((model, i) => {
+      if (aliases.has(model.name)) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model alias "${model.name}"` });
+      }
+      aliases.add(model.name);
+      model.deployments.forEach((d, j) => {
+        if (deployments.has(d.name)) {
+          ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'name'], message: `duplicate deployment name "${d.name}"` });
+        }
+        deployments.add(d.name);
+        if (d.provider === 'azure' && !d.apiVersion) {
+          ctx.addIssue({ code: 'custom', path: ['models', i, 'deployments', j, 'apiVersion'], message: 'required for provider azure' });
+        }
+      });
+    });
+    config.models.forEach((model, i) => {
+      model.fallbacks.forEach((f, k) => {
+        if (!aliases.has(f)) {
+          ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', k], message: `unknown model alias "${f}"` });
+        } else if (f === model.name) {
+          ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', k], message: 'a model cannot fall back to itself' });
+        }
+      });
+    });
+  })
+  .describe('Runtime configuration of the Switchboard data plane.');
+
+export type RuntimeConfig = z.output<typeof RuntimeConfig>;
+export type RuntimeConfigInput = z.input<typeof RuntimeConfig>;
+export type Deployment = z.output<typeof Deployment>;
+export type Model = z.output<typeof Model>;
+export type CredentialRef = z.output<typeof CredentialRef>;
+export type ProviderKind = z.output<typeof ProviderKind>;
+export type BalancingStrategy = z.output<typeof BalancingStrategy>;
+export type ClientKey = z.output<typeof ClientKey>;
+
+/** Parses a duration string ("250ms", "1.5s", "2m", "1h") into milliseconds. */
+export function durationMs(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!match) throw new Error(`invalid duration "${value}"`);
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * scale;
+}
