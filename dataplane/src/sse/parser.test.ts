@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { SseEventTooLargeError, SseParser } from './parser.js';
 import { formatSse } from './format.js';
 import type { SseEvent } from '../providers/types.js';
