@@ -1,2 +1,3 @@
 export * from './runtime-config.js';
 export * from './validation.js';
+export * from './reference.js';

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { RuntimeConfig, durationMs, formatFieldErrors, validate } from './index.js';
 
 const deployment = { name: 'd1', provider: 'openai', model: 'gpt-4o-mini', baseUrl: 'http://127.0.0.1:9000/v1' };

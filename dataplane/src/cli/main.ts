@@ -1,0 +1,79 @@
+// The `switchboard` command line.
+import { parseArgs } from 'node:util';
+import { startGateway } from '../gateway.js';
+import { mockCommand } from '../mock/command.js';
+
+const usage = `usage: switchboard <command> [options]
+
+commands:
+  gateway --config FILE [--port N] [--admin-port N] [--host H]
+      serve the OpenAI/Anthropic-compatible API on --port (default 8080) and
+      /healthz, /readyz, /metrics on --admin-port (default 9090)
+  mock [--port N] [--ttft-ms N] [--tokens-per-second N] [--fail-rate X] ...
+      run the mock LLM provider (see: switchboard mock --help)
+`;
+
+function port(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag}: got "${value}"; expected a port number 0-65535`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+async function gatewayCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      'admin-port': { type: 'string' },
+      host: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.config) throw new UsageError('--config: required (path to a YAML or JSON runtime config)');
+  const gateway = await startGateway({
+    configPath: values.config,
+    port: port(values.port, 'port', 8080),
+    adminPort: port(values['admin-port'], 'admin-port', 9090),
+    host: values.host ?? '127.0.0.1',
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void gateway.close().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'gateway':
+        return await gatewayCommand(rest);
+      case 'mock':
+        return await mockCommand(rest);
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`switchboard: unknown command "${command}"\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    const message = (error as Error).message;
+    const isUsage = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`switchboard ${command}: ${message}\n`);
+    return isUsage ? 2 : 1;
+  }
+}

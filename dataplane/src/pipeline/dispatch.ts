@@ -1,0 +1,243 @@
+// Routes one exchange: picks a deployment of the alias, tries it, retries elsewhere on
+// retryable failures while nothing has reached the client, then walks the fallback chain.
+import { setTimeout as delay } from 'node:timers/promises';
+import type { DeploymentTarget, ModelGroup } from '../config/runtime-state.js';
+import { translatorFor } from '../providers/index.js';
+import type { JsonObject, Operation, Translator, Usage } from '../providers/types.js';
+import { choose, ineligible, type Candidate, type SkipReason } from '../routing/balancer.js';
+import type { HealthRegistry } from '../routing/health.js';
+import { GatewayError, errorBody } from '../http/errors.js';
+import type { Exchange, ExchangeResult } from './exchange.js';
+import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
+import { routeReason, type Failure } from './route-reason.js';
+import { agentFor, sendUpstream } from './upstream.js';
+
+export interface DispatchDeps {
+  health: HealthRegistry;
+  random: () => number;
+  now: () => number;
+}
+
+/** The operation and body the upstream gets for this client request. */
+function upstreamCall(ex: Exchange, target: DeploymentTarget): { op: Operation; body: JsonObject; translator: Translator | undefined; hideUsageChunk: boolean } {
+  const wire = target.provider.wire;
+  if (wire === ex.clientWire) {
+    let body: JsonObject = { ...ex.body, model: target.config.model };
+    // Ask OpenAI-wire upstreams for usage so tokens are always counted; the chunk is hidden
+    // again when the client did not ask for it.
+    const hideUsageChunk = ex.stream && wire === 'openai' && ex.op !== 'embeddings' && !ex.includeUsage;
+    if (hideUsageChunk) body = { ...body, stream_options: { ...(body.stream_options as JsonObject | undefined), include_usage: true } };
+    return { op: ex.op, body, translator: undefined, hideUsageChunk };
+  }
+  const translator = translatorFor(ex.clientWire, wire)!;
+  const body = { ...translator.request(ex.body), model: target.config.model };
+  return { op: wire === 'anthropic' ? 'messages' : 'chat', body, translator, hideUsageChunk: false };
+}
+
+function supports(target: DeploymentTarget, ex: Exchange): boolean {
+  if (target.provider.wire === ex.clientWire) return target.provider.operations.has(ex.op);
+  // Across wires only chat-style requests translate.
+  return (ex.op === 'chat' || ex.op === 'messages') && translatorFor(ex.clientWire, target.provider.wire) !== undefined;
+}
+
+function tooSmall(target: DeploymentTarget, ex: Exchange): boolean {
+  const window = target.config.contextWindow;
+  return window !== undefined && ex.estimatedPromptTokens + (ex.maxOutputTokens ?? 0) > window;
+}
+
+interface Skips {
+  reasons: Set<SkipReason | 'context-window' | 'unsupported'>;
+  retryAtMs: number;
+}
+
+function eligibleCandidates(group: ModelGroup, ex: Exchange, deps: DispatchDeps, skips: Skips): Candidate<DeploymentTarget>[] {
+  const now = deps.now();
+  const out: Candidate<DeploymentTarget>[] = [];
+  for (const target of group.deployments) {
+    if (!supports(target, ex)) {
+      skips.reasons.add('unsupported');
+      continue;
+    }
+    if (tooSmall(target, ex)) {
+      skips.reasons.add('context-window');
+      continue;
+    }
+    const candidate = { target, config: target.config, health: deps.health.get(target.name) };
+    const skip = ineligible(candidate, now, ex.estimatedPromptTokens);
+    if (skip) {
+      skips.reasons.add(skip);
+      if (skip === 'cooldown') skips.retryAtMs = Math.min(skips.retryAtMs, candidate.health.coolingUntil);
+      else skips.retryAtMs = Math.min(skips.retryAtMs, now + 1000);
+      continue;
+    }
+    out.push(candidate);
+  }
+  return out;
+}
+
+function responseHeaders(ex: Exchange, alias: string, target: DeploymentTarget, reason: string): ResponseHeaders {
+  return {
+    'x-request-id': ex.requestId,
+    'x-switchboard-model': alias,
+    'x-switchboard-deployment': target.name,
+    'x-switchboard-route-reason': reason,
+    'x-switchboard-config-hash': ex.state.hash,
+  };
+}
+
+/** Reads the first chunk of a body; a failure here still counts as "nothing reached the client". */
+async function firstChunk(iterator: AsyncIterator<Buffer>): Promise<{ ok: true; chunk: Buffer | undefined } | { ok: false; reason: string }> {
+  try {
+    const next = await iterator.next();
+    return { ok: true, chunk: next.done ? undefined : next.value };
+  } catch (error) {
+    return { ok: false, reason: `stream ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+  }
+}
+
+export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<ExchangeResult> {
+  const { state } = ex;
+  const first = state.models.get(ex.model)!;
+  const chain = [first, ...first.fallbacks.map((name) => state.models.get(name)!)];
+  const failures: Failure[] = [];
+  const skips: Skips = { reasons: new Set(), retryAtMs: Number.POSITIVE_INFINITY };
+  let attempts = 0;
+
+  for (const [chainIndex, group] of chain.entries()) {
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt < state.retries.maxAttempts; attempt++) {
+      if (ex.signal.aborted) break;
+      const all = eligibleCandidates(group, ex, deps, skips);
+      if (all.length === 0) break;
+      const fresh = all.filter((c) => !tried.has(c.target.name));
+      const picked = choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
+      const target = picked.target;
+      tried.add(target.name);
+      attempts++;
+
+      const call = upstreamCall(ex, target);
+      const upstream = target.provider.prepare(call.op, call.body, target.config, target.apiKey);
+      upstream.headers['x-request-id'] = ex.requestId;
+      const health = picked.health;
+      health.inFlight++;
+      health.window.add(deps.now(), 1, ex.estimatedPromptTokens);
+      let usage: Usage | undefined;
+      try {
+        const outcome = await sendUpstream(upstream, {
+          dispatcher: agentFor(state.timeouts.connectMs),
+          firstByteMs: state.timeouts.firstByteMs,
+          idleMs: state.timeouts.firstByteMs,
+          signal: ex.signal,
+        });
+        let failure: Failure | undefined;
+        let retryAfterMs: number | undefined;
+        if (outcome.kind === 'response') {
+          health.recordTtfb(outcome.ttfbMs);
+          const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+          const head = await firstChunk(iterator);
+          if (!head.ok) failure = { deployment: target.name, reason: head.reason };
+          else {
+            const reason = routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
+            const headers = responseHeaders(ex, group.name, target, reason);
+            if (ex.stream) {
+              const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), iterator, headers, {
+                upstreamWire: target.provider.wire,
+                clientWire: ex.clientWire,
+                translator: call.translator,
+                clientModel: ex.model,
+                includeUsage: ex.includeUsage,
+                hideUsageChunk: call.hideUsageChunk,
+              });
+              usage = relayed.usage;
+              if (relayed.completed) health.recordSuccess();
+              else health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs);
+            } else {
+              const rest: Buffer[] = head.chunk ? [head.chunk] : [];
+              try {
+                for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value);
+              } catch (error) {
+                failure = { deployment: target.name, reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+              }
+              if (!failure) {
+                usage = relayJson(ex.res, Buffer.concat(rest).toString('utf8'), target.provider.wire, call.translator, ex.model, headers);
+                health.recordSuccess();
+              }
+            }
+            if (!failure) {
+              return {
+                status: 200,
+                alias: group.name,
+                deployment: target.name,
+                reason,
+                attempts,
+                inputTokens: usage?.inputTokens,
+                outputTokens: usage?.outputTokens,
+              };
+            }
+          }
+        } else {
+          if (!outcome.retryable && outcome.status !== undefined) {
+            // The upstream judged the request itself: give the client that answer.
+            health.recordSuccess();
+            const reason = routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
+            relayUpstreamError(ex, outcome.status, outcome.errorBody ?? '', call.translator, responseHeaders(ex, group.name, target, reason));
+            return { status: outcome.status, alias: group.name, deployment: target.name, reason, attempts };
+          }
+          if (outcome.reason === 'aborted') break;
+          failure = { deployment: target.name, reason: outcome.reason };
+          retryAfterMs = outcome.retryAfterMs;
+        }
+        failures.push(failure!);
+        health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs, retryAfterMs);
+        const wait = retryAfterMs !== undefined ? retryAfterMs : state.retries.backoffMs * 2 ** attempt;
+        if (attempt + 1 < state.retries.maxAttempts && wait <= state.retries.maxRetryAfterMs && deps.now() + wait < ex.deadline) {
+          await delay(wait, undefined, { signal: ex.signal }).catch(() => undefined);
+        }
+      } finally {
+        health.inFlight--;
+        if (usage) health.window.add(deps.now(), 0, usage.outputTokens);
+      }
+    }
+  }
+  return giveUp(ex, failures, skips, attempts, deps.now());
+}
+
+function relayUpstreamError(ex: Exchange, status: number, text: string, translator: Translator | undefined, headers: ResponseHeaders): void {
+  let body = text;
+  if (translator) {
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // keep the raw text for the translator
+    }
+    body = JSON.stringify(translator.error(status, parsed));
+  }
+  sendJson(ex.res, status, body, headers);
+}
+
+function giveUp(ex: Exchange, failures: Failure[], skips: Skips, attempts: number, now: number): ExchangeResult {
+  let error: GatewayError;
+  if (ex.signal.aborted && now >= ex.deadline) {
+    error = new GatewayError(504, 'timeout_error', `Request to model '${ex.model}' exceeded its deadline.`, null, 'deadline_exceeded');
+  } else if (failures.length > 0) {
+    const list = failures.map((f) => `${f.deployment}: ${f.reason}`).join('; ');
+    error = new GatewayError(502, 'api_error', `All deployments for model '${ex.model}' failed (${list}).`, null, 'upstream_failed');
+  } else if (skips.reasons.has('unsupported') && skips.reasons.size === 1) {
+    error = new GatewayError(400, 'invalid_request_error', `Model '${ex.model}' does not support ${ex.op}.`, 'model', 'unsupported_operation');
+  } else if (skips.reasons.has('context-window') && skips.reasons.size === 1) {
+    error = new GatewayError(400, 'invalid_request_error', `Request is too large for every deployment of model '${ex.model}'.`, 'messages', 'context_length_exceeded');
+  } else {
+    const retryAfter = Number.isFinite(skips.retryAtMs) ? Math.max(1, Math.ceil((skips.retryAtMs - now) / 1000)) : 1;
+    const limited = skips.reasons.has('rpm-limit') || skips.reasons.has('tpm-limit');
+    error = limited
+      ? new GatewayError(429, 'rate_limit_error', `Every deployment of model '${ex.model}' is at its rate limit.`, null, 'rate_limit_exceeded', retryAfter)
+      : new GatewayError(503, 'overloaded_error', `Every deployment of model '${ex.model}' is cooling down.`, null, 'no_healthy_deployment', retryAfter);
+  }
+  if (!ex.res.headersSent && !ex.res.destroyed) {
+    const headers: ResponseHeaders = { 'x-request-id': ex.requestId };
+    if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+    sendJson(ex.res, error.status, errorBody(error, ex.clientWire), headers);
+  }
+  return { status: error.status, reason: error.message, attempts };
+}

@@ -1,0 +1,110 @@
+// Writes an upstream answer to the client: JSON as one body, streams event by event with no
+// buffering beyond the event being parsed, translated when client and upstream wires differ.
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { SseParser } from '../sse/parser.js';
+import { formatSse } from '../sse/format.js';
+import { usageFromBody, usageTap } from '../providers/index.js';
+import type { JsonObject, SseEvent, Translator, Usage, Wire } from '../providers/types.js';
+
+export type ResponseHeaders = Record<string, string>;
+
+export function sendJson(res: ServerResponse, status: number, body: string, headers: ResponseHeaders): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Non-streamed success: returns the usage found in the upstream body. */
+export function relayJson(
+  res: ServerResponse,
+  upstreamText: string,
+  upstreamWire: Wire,
+  translator: Translator | undefined,
+  clientModel: string,
+  headers: ResponseHeaders,
+): Usage | undefined {
+  let parsed: JsonObject | undefined;
+  try {
+    parsed = JSON.parse(upstreamText) as JsonObject;
+  } catch {
+    parsed = undefined;
+  }
+  const usage = parsed ? usageFromBody(upstreamWire, parsed) : undefined;
+  const body = translator && parsed ? JSON.stringify(translator.response(parsed, clientModel)) : upstreamText;
+  sendJson(res, 200, body, headers);
+  return usage;
+}
+
+/** OpenAI usage-only chunk (choices empty) that we asked for but the client did not. */
+function isUsageOnlyChunk(event: SseEvent): boolean {
+  return event.data.startsWith('{') && event.data.includes('"choices":[]') && event.data.includes('"usage"');
+}
+
+export interface StreamRelayOptions {
+  upstreamWire: Wire;
+  clientWire: Wire;
+  translator: Translator | undefined;
+  clientModel: string;
+  includeUsage: boolean;
+  /** True when the gateway added include_usage upstream and must hide the usage chunk. */
+  hideUsageChunk: boolean;
+}
+
+/**
+ * Relays an SSE stream whose first chunk has already been read (so the try can no longer be
+ * retried). On an upstream failure mid-stream, ends with a well-formed error event.
+ */
+export async function relayStream(
+  res: ServerResponse,
+  first: Buffer,
+  rest: AsyncIterator<Buffer>,
+  headers: ResponseHeaders,
+  opts: StreamRelayOptions,
+): Promise<{ usage: Usage | undefined; completed: boolean }> {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders();
+  const parser = new SseParser();
+  const tap = opts.translator ? undefined : usageTap(opts.upstreamWire);
+  const translating = opts.translator?.stream(opts.clientModel, opts.includeUsage);
+
+  const render = (events: SseEvent[]): string => {
+    let out = '';
+    for (const event of events) {
+      if (translating) out += translating.push(event);
+      else {
+        tap!.push(event);
+        if (!(opts.hideUsageChunk && isUsageOnlyChunk(event))) out += formatSse(event);
+      }
+    }
+    return out;
+  };
+  const write = async (text: string): Promise<void> => {
+    if (text && !res.write(text)) await once(res, 'drain');
+  };
+
+  let completed = false;
+  try {
+    await write(render(parser.push(first)));
+    for (let next = await rest.next(); !next.done; next = await rest.next()) {
+      await write(render(parser.push(next.value)));
+    }
+    await write(render(parser.end()) + (translating ? translating.end() : ''));
+    completed = true;
+  } catch (error) {
+    if (!res.destroyed) res.write(streamErrorEvent(opts.clientWire, error));
+  }
+  res.end();
+  return { usage: translating ? translating.usage() : tap!.usage(), completed };
+}
+
+/** A final, well-formed event telling the client the stream was cut and may be retried. */
+export function streamErrorEvent(wire: Wire, error: unknown): string {
+  const message = `upstream stream interrupted: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message ?? 'error'}`;
+  if (wire === 'anthropic') {
+    return formatSse({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'api_error', message } }) });
+  }
+  return (
+    formatSse({ data: JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'stream_interrupted' } }) }) +
+    formatSse({ data: '[DONE]' })
+  );
+}

@@ -1,0 +1,87 @@
+// One upstream try over undici: sends the request, waits for the response headers within the
+// per-try first-byte timeout, and classifies the outcome. The body is left unread for the relay.
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import type { UpstreamRequest } from '../providers/types.js';
+
+export type TryOutcome =
+  | { kind: 'response'; status: number; body: Dispatcher.ResponseData['body']; ttfbMs: number }
+  | {
+      kind: 'failure';
+      /** Retry elsewhere (connect error, timeout, 429, 5xx) or give the client the upstream's answer. */
+      retryable: boolean;
+      /** Short, secret-free description, e.g. "500", "connect ECONNREFUSED", "first-byte timeout". */
+      reason: string;
+      status?: number;
+      retryAfterMs?: number;
+      /** Upstream error body, for non-retryable client errors. */
+      errorBody?: string;
+    };
+
+const agents = new Map<number, Agent>();
+
+/** One keep-alive connection pool per connect timeout in use. */
+export function agentFor(connectMs: number): Agent {
+  let agent = agents.get(connectMs);
+  if (!agent) {
+    agent = new Agent({ connect: { timeout: connectMs }, keepAliveTimeout: 30_000, pipelining: 1, connections: 512 });
+    agents.set(connectMs, agent);
+  }
+  return agent;
+}
+
+export async function closeAgents(): Promise<void> {
+  await Promise.all([...agents.values()].map((a) => a.close()));
+  agents.clear();
+}
+
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof undiciErrors.HeadersTimeoutError) return 'first-byte timeout';
+  if (error instanceof undiciErrors.ConnectTimeoutError) return 'connect timeout';
+  if (error instanceof undiciErrors.RequestAbortedError || (error as Error).name === 'AbortError') return 'aborted';
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `connect ${code}` : 'upstream error';
+}
+
+export async function sendUpstream(
+  upstream: UpstreamRequest,
+  opts: { dispatcher: Dispatcher; firstByteMs: number; idleMs: number; signal: AbortSignal },
+): Promise<TryOutcome> {
+  const started = performance.now();
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(upstream.url, {
+      method: upstream.method,
+      headers: upstream.headers,
+      body: upstream.body,
+      dispatcher: opts.dispatcher,
+      headersTimeout: opts.firstByteMs,
+      bodyTimeout: opts.idleMs,
+      signal: opts.signal,
+    });
+  } catch (error) {
+    const reason = describeError(error);
+    return { kind: 'failure', retryable: reason !== 'aborted', reason };
+  }
+  const ttfbMs = performance.now() - started;
+  const status = response.statusCode;
+  if (status < 400) return { kind: 'response', status, body: response.body, ttfbMs };
+  const errorBody = await response.body.text().catch(() => '');
+  const retryable = status === 429 || status >= 500 || status === 408;
+  return {
+    kind: 'failure',
+    retryable,
+    reason: String(status),
+    status,
+    retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
+    errorBody,
+  };
+}

@@ -1,0 +1,47 @@
+// Prometheus metrics served on the admin port. Labels stay low-cardinality: model alias,
+// deployment name, status class.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'switchboard_requests_total',
+    help: 'Requests answered, by model alias, deployment, operation and HTTP status.',
+    labelNames: ['model', 'deployment', 'operation', 'status'],
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'switchboard_request_duration_seconds',
+    help: 'Time from request received to response end.',
+    labelNames: ['model', 'operation'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({
+    name: 'switchboard_tokens_total',
+    help: 'Tokens processed, by model alias and direction (input, output).',
+    labelNames: ['model', 'direction'],
+    registers: [this.registry],
+  });
+  readonly inFlight = new Gauge({
+    name: 'switchboard_in_flight_requests',
+    help: 'Requests being processed.',
+    registers: [this.registry],
+  });
+  readonly reloads = new Counter({
+    name: 'switchboard_config_reloads_total',
+    help: 'Config reloads by result (applied, rejected, unchanged).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly retries = new Counter({
+    name: 'switchboard_upstream_failures_total',
+    help: 'Failed upstream tries, by deployment and reason class.',
+    labelNames: ['deployment', 'reason'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+  }
+}
