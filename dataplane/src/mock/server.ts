@@ -73,10 +73,17 @@ function route(method: string, path: string, req: IncomingMessage): Route | unde
   return undefined;
 }
 
-/** The credential presented in the family's header, if any. */
+/**
+ * The credential presented in the family's header, if any. Anthropic takes `x-api-key` or a
+ * bearer token: @anthropic-ai/sdk v1 sends its apiKey as `Authorization: Bearer`.
+ */
 function credentialOf(family: Family, req: IncomingMessage): string | undefined {
-  if (family === 'anthropic') return single(req.headers['x-api-key']);
   if (family === 'azure') return single(req.headers['api-key']);
+  if (family === 'anthropic') return single(req.headers['x-api-key']) ?? bearer(req);
+  return bearer(req);
+}
+
+function bearer(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   return auth !== undefined && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
 }
