@@ -40,7 +40,12 @@ function expectation(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union') return 'exactly one of the allowed forms (see the reference)';
   if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  return issue.message.replace(/^Invalid input: /, '').replace(/^Invalid string: must match pattern .*$/, 'a value matching the documented format');
+  // zod says "Invalid input: expected array, received number"; the value is printed already.
+  return issue.message
+    .replace(/^Invalid input: /, '')
+    .replace(/^expected /, '')
+    .replace(/, received \w+$/, '')
+    .replace(/^Invalid string: must match pattern .*$/, 'a value matching the documented format');
 }
 
 export function toFieldErrors(error: z.ZodError, input: unknown): FieldError[] {
