@@ -2,11 +2,11 @@
 // retryable failures while nothing has reached the client, then walks the fallback chain.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeploymentTarget, ModelGroup } from '../config/runtime-state.js';
-import { translatorFor } from '../providers/index.js';
+import { TranslationError, translatorFor, upstreamOperation } from '../providers/index.js';
 import type { JsonObject, Operation, Translator, Usage } from '../providers/types.js';
 import { choose, ineligible, type Candidate, type SkipReason } from '../routing/balancer.js';
 import type { HealthRegistry } from '../routing/health.js';
-import { GatewayError, errorBody } from '../http/errors.js';
+import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult } from './exchange.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
 import { routeReason, type Failure } from './route-reason.js';
@@ -21,23 +21,27 @@ export interface DispatchDeps {
 /** The operation and body the upstream gets for this client request. */
 function upstreamCall(ex: Exchange, target: DeploymentTarget): { op: Operation; body: JsonObject; translator: Translator | undefined; hideUsageChunk: boolean } {
   const wire = target.provider.wire;
+  const op = upstreamOperation(ex.op, target.provider)!;
   if (wire === ex.clientWire) {
     let body: JsonObject = { ...ex.body, model: target.config.model };
     // Ask OpenAI-wire upstreams for usage so tokens are always counted; the chunk is hidden
     // again when the client did not ask for it.
     const hideUsageChunk = ex.stream && wire === 'openai' && ex.op !== 'embeddings' && !ex.includeUsage;
     if (hideUsageChunk) body = { ...body, stream_options: { ...(body.stream_options as JsonObject | undefined), include_usage: true } };
-    return { op: ex.op, body, translator: undefined, hideUsageChunk };
+    return { op, body, translator: undefined, hideUsageChunk };
   }
   const translator = translatorFor(ex.clientWire, wire)!;
-  const body = { ...translator.request(ex.body), model: target.config.model };
-  return { op: wire === 'anthropic' ? 'messages' : 'chat', body, translator, hideUsageChunk: false };
+  try {
+    return { op, body: { ...translator.request(ex.body), model: target.config.model }, translator, hideUsageChunk: false };
+  } catch (error) {
+    // The client asked for something the upstream's wire cannot express.
+    if (error instanceof TranslationError) throw badRequest(`${error.message} (deployment ${target.name} speaks ${wire})`, error.param, 'untranslatable_request');
+    throw error;
+  }
 }
 
 function supports(target: DeploymentTarget, ex: Exchange): boolean {
-  if (target.provider.wire === ex.clientWire) return target.provider.operations.has(ex.op);
-  // Across wires only chat-style requests translate.
-  return (ex.op === 'chat' || ex.op === 'messages') && translatorFor(ex.clientWire, target.provider.wire) !== undefined;
+  return upstreamOperation(ex.op, target.provider) !== undefined;
 }
 
 function tooSmall(target: DeploymentTarget, ex: Exchange): boolean {
