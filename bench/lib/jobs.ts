@@ -1,0 +1,86 @@
+// What the orchestrator asks of the load generator process, and what it answers.
+
+/** One HTTP endpoint under test and the request sent to it. */
+export interface Target {
+  name: string;
+  /** e.g. http://127.0.0.1:41234 */
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Closed loop, one connection, one request at a time: latency without queueing. */
+export interface SequentialJob {
+  kind: 'sequential';
+  target: Target;
+  count: number;
+}
+
+/** Closed loop, `concurrency` connections each sending back to back: maximum throughput. */
+export interface ClosedJob {
+  kind: 'closed';
+  target: Target;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+/** Open loop: requests start on a fixed schedule whatever the responses do. */
+export interface OpenJob {
+  kind: 'open';
+  target: Target;
+  rate: number;
+  durationMs: number;
+  connections: number;
+}
+
+/** SSE streams; `concurrency` workers per target, all targets at once (interleaved). */
+export interface StreamsJob {
+  kind: 'streams';
+  targets: Target[];
+  perTarget: number;
+  concurrency: number;
+}
+
+export type Job = SequentialJob | ClosedJob | OpenJob | StreamsJob;
+
+export interface SequentialResult {
+  kind: 'sequential';
+  latencies: number[];
+  errors: number;
+}
+
+export interface ThroughputResult {
+  kind: 'closed' | 'open';
+  /** Requests scheduled (open loop) or started (closed loop) in the measured window. */
+  offered: number;
+  completed: number;
+  errors: number;
+  /** First error, for the report. */
+  firstError: string | undefined;
+  elapsedMs: number;
+  rps: number;
+  /** Open loop: from the scheduled send time; closed loop: from the actual send time. */
+  latencies: number[];
+  /** Open loop: how late the generator itself started requests (its own health). */
+  maxSendLagMs: number;
+}
+
+export interface StreamRecord {
+  /** Request start to the first body bytes. */
+  ttftMs: number;
+  /** Gaps between consecutive body reads after the first. */
+  gaps: number[];
+  reads: number;
+  events: number;
+  complete: boolean;
+}
+
+export interface StreamsResult {
+  kind: 'streams';
+  byTarget: Record<string, { streams: StreamRecord[]; errors: number; firstError: string | undefined }>;
+  elapsedMs: number;
+}
+
+export type JobResult = SequentialResult | ThroughputResult | StreamsResult;

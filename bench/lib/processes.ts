@@ -1,0 +1,190 @@
+// Servers under test, each its own child process: the real `switchboard` CLI (gateway, mock)
+// and the reference forwarder. Ports are picked free up front; readiness is polled over HTTP.
+import { spawn, fork, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Job, JobResult } from './jobs.ts';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const cli = `${repoRoot}dataplane/bin/switchboard.js`;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kills what this run started (by pid, one by one) if the run dies or is interrupted. */
+function stopAllNow(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+process.once('exit', stopAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    stopAllNow();
+    process.exit(130);
+  });
+}
+
+async function waitHttp(url: string, child: ChildProcess, stderr: () => string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before ready: ${stderr()}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms (${url}): ${stderr()}`);
+    await delay(50);
+  }
+}
+
+interface StartOptions {
+  name: string;
+  args: string[];
+  /** Where stdout goes: a file path (the gateway's access log) or ignored. */
+  stdoutFile?: string;
+  readyUrl: (port: number) => string;
+  port: number;
+  nodeFlags?: string[];
+}
+
+async function start(options: StartOptions): Promise<ServerProcess> {
+  const out = options.stdoutFile ? openSync(options.stdoutFile, 'w') : 'ignore';
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...options.args], {
+    cwd: repoRoot,
+    stdio: ['ignore', out, 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  if (typeof out === 'number') closeSync(out);
+  running.add(child);
+  let errText = '';
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    if (errText.length < 4000) errText += text;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitHttp(options.readyUrl(options.port), child, () => errText);
+  } catch (error) {
+    child.kill('SIGKILL');
+    running.delete(child);
+    throw new Error(`${options.name}: ${(error as Error).message}`);
+  }
+  return {
+    name: options.name,
+    pid: child.pid!,
+    url: `http://127.0.0.1:${options.port}`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      running.delete(child);
+    },
+  };
+}
+
+export interface MockFlags {
+  ttftMs: number;
+  tokensPerSecond: number;
+  responseTokens: number;
+}
+
+export async function startMock(name: string, flags: MockFlags): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [cli, 'mock', '--port', String(port), '--ttft-ms', String(flags.ttftMs), '--tokens-per-second', String(flags.tokensPerSecond), '--response-tokens', String(flags.responseTokens)];
+  return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/mock/health` });
+}
+
+export interface GatewayProcess extends ServerProcess {
+  adminUrl: string;
+}
+
+export async function startGateway(name: string, configPath: string, logPath: string, nodeFlags: string[] = []): Promise<GatewayProcess> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const args = [cli, 'gateway', '--config', configPath, '--port', String(port), '--admin-port', String(adminPort)];
+  const server = await start({ name, args, port, stdoutFile: logPath, nodeFlags, readyUrl: () => `http://127.0.0.1:${adminPort}/readyz` });
+  return { ...server, adminUrl: `http://127.0.0.1:${adminPort}` };
+}
+
+export async function startReference(name: string, upstream: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [`${repoRoot}bench/reference-forwarder.ts`, '--port', String(port), '--upstream', upstream];
+  return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/healthz` });
+}
+
+export interface Memory {
+  rssMb: number;
+  hwmMb: number;
+}
+
+/** VmRSS and VmHWM (peak) of a process, from /proc. */
+export function memoryOf(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** The load generator process and a promise-per-job call over IPC. */
+export interface LoadGenerator {
+  run<R extends JobResult>(job: Job): Promise<R>;
+  stop(): Promise<void>;
+}
+
+export async function startLoadGenerator(): Promise<LoadGenerator> {
+  const child = fork(`${repoRoot}bench/loadgen.ts`, [], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  running.add(child);
+  const pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+  });
+  child.on('message', (message: { id: number; result?: JobResult; error?: string }) => {
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.error !== undefined) waiter?.reject(new Error(`load generator: ${message.error}`));
+    else waiter?.resolve(message.result!);
+  });
+  child.on('exit', (code) => {
+    for (const waiter of pending.values()) waiter.reject(new Error(`load generator exited with ${code}`));
+    pending.clear();
+  });
+  return {
+    run<R extends JobResult>(job: Job): Promise<R> {
+      const id = nextId++;
+      return new Promise<R>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (r: JobResult) => void, reject });
+        child.send({ id, job });
+      });
+    },
+    async stop() {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+      running.delete(child);
+    },
+  };
+}

@@ -1,0 +1,356 @@
+// `make bench`: the gateway against the mock provider and a reference forwarder, in one run on
+// one machine, every server in its own process. Prints a markdown table (metric, target,
+// measured, pass/fail) and writes it to bench/results/latest.md.
+// usage: node bench/run.ts [--quick] [--profile]
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { SequentialResult, StreamRecord, StreamsResult, Target, ThroughputResult } from './lib/jobs.ts';
+import {
+  memoryOf,
+  repoRoot,
+  startGateway,
+  startLoadGenerator,
+  startMock,
+  startReference,
+  type GatewayProcess,
+  type LoadGenerator,
+  type ServerProcess,
+} from './lib/processes.ts';
+import { median, ms, percentile, summarize } from './lib/stats.ts';
+
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
+const quick = flags.quick === true;
+
+/** How much of each measurement to do; --quick is a smoke run well under a minute. */
+const plan = quick
+  ? { latencyWarmup: 100, latencyRounds: 3, latencyPerRound: 100, satRounds: 2, satWarmupMs: 300, satMs: 1200, satConcurrency: 32, openMs: 2000,
+      streamWarmup: 10, streamRounds: 1, streamsPerRound: 40, streamConcurrency: 20, manyStreams: 200 }
+  : { latencyWarmup: 500, latencyRounds: 10, latencyPerRound: 200, satRounds: 4, satWarmupMs: 1000, satMs: 4000, satConcurrency: 64, openMs: 10_000,
+      streamWarmup: 40, streamRounds: 2, streamsPerRound: 200, streamConcurrency: 20, manyStreams: 1000 };
+
+/** The paced upstream of the streaming section (the issue's example numbers). */
+const paced = { ttftMs: 50, tokensPerSecond: 100, responseTokens: 50 };
+const CLIENT_KEY = 'sk-bench-client-0001';
+const PROMPT = [
+  { role: 'system', content: 'You are a concise assistant. Answer in one short paragraph.' },
+  { role: 'user', content: 'Summarise the trade-offs between weighted and least-in-flight load balancing for LLM upstreams.' },
+];
+
+const results = join(repoRoot, 'bench/results');
+const work = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
+
+function log(text: string): void {
+  process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
+}
+const t0 = performance.now();
+
+function gatewayConfig(mockUrl: string): string {
+  const path = join(work, `gateway-${Math.random().toString(36).slice(2)}.json`);
+  const config = {
+    models: [{ name: 'bench', deployments: [{ name: 'mock', provider: 'openai-compatible', model: 'mock-gpt', baseUrl: `${mockUrl}/v1` }] }],
+    auth: { clientKeys: [{ name: 'bench', sha256: createHash('sha256').update(CLIENT_KEY).digest('hex') }] },
+  };
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+function target(name: string, server: ServerProcess, model: string, stream: boolean, key?: string): Target {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  return { name, origin: server.url, path: '/v1/chat/completions', headers, body: JSON.stringify({ model, messages: PROMPT, stream }) };
+}
+
+interface Row {
+  metric: string;
+  target: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+const rows: Row[] = [];
+const notes: string[] = [];
+const raw: Record<string, unknown> = {};
+
+// ---------------------------------------------------------------- non-streamed: latency and throughput
+
+async function latencySection(load: LoadGenerator, targets: Target[]): Promise<void> {
+  log(`latency: concurrency 1, ${plan.latencyRounds} rounds x ${plan.latencyPerRound} per target after ${plan.latencyWarmup} warm-up`);
+  const samples = new Map<string, number[]>(targets.map((t) => [t.name, []]));
+  let errors = 0;
+  for (const t of targets) errors += (await load.run<SequentialResult>({ kind: 'sequential', target: t, count: plan.latencyWarmup })).errors;
+  for (let round = 0; round < plan.latencyRounds; round++) {
+    // Rotate the order so that drift in machine load falls on every target alike.
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(round + i) % targets.length]!;
+      const r = await load.run<SequentialResult>({ kind: 'sequential', target: t, count: plan.latencyPerRound });
+      samples.get(t.name)!.push(...r.latencies);
+      errors += r.errors;
+    }
+  }
+  const s = Object.fromEntries([...samples].map(([name, v]) => [name, summarize(v)]));
+  raw.latency = s;
+  const direct = s.direct!;
+  const gw = s.gateway!;
+  const ref = s.reference!;
+  for (const [name, sum] of Object.entries(s)) log(`  ${name}: p50 ${ms(sum.p50)} p99 ${ms(sum.p99)} max ${ms(sum.max)} (n=${sum.count})`);
+  const added50 = gw.p50 - direct.p50;
+  const added99 = gw.p99 - direct.p99;
+  const n = `${gw.count} sequential requests per target, after warm-up`;
+  rows.push({ metric: 'Added latency p50, gateway vs direct (concurrency 1)', target: '≤ 0.2 ms', measured: `${ms(added50)} (${ms(gw.p50)} vs ${ms(direct.p50)})`, pass: added50 <= 0.2 && errors === 0 });
+  rows.push({ metric: 'Added latency p99, gateway vs direct (concurrency 1)', target: '≤ 1 ms', measured: `${ms(added99)} (${ms(gw.p99)} vs ${ms(direct.p99)})`, pass: added99 <= 1 && errors === 0 });
+  rows.push({ metric: 'Added latency p50 / p99, reference forwarder vs direct', target: 'baseline', measured: `${ms(ref.p50 - direct.p50)} / ${ms(ref.p99 - direct.p99)}`, pass: undefined });
+  notes.push(`Latency: ${n}; ${errors} errors.`);
+}
+
+async function throughputSection(load: LoadGenerator, direct: Target, reference: Target, gateway: Target, gatewayProc: GatewayProcess): Promise<void> {
+  log(`saturation: closed loop, ${plan.satConcurrency} connections, ${plan.satRounds} rounds x ${plan.satMs} ms per server`);
+  const closed = (t: Target): Promise<ThroughputResult> =>
+    load.run<ThroughputResult>({ kind: 'closed', target: t, concurrency: plan.satConcurrency, warmupMs: plan.satWarmupMs, durationMs: plan.satMs });
+  const refRps: number[] = [];
+  const gwRps: number[] = [];
+  const ratios: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  for (let round = 0; round < plan.satRounds; round++) {
+    const pair = round % 2 === 0 ? [reference, gateway] : [gateway, reference];
+    const got = new Map<string, ThroughputResult>();
+    for (const t of pair) {
+      const r = await closed(t);
+      got.set(t.name, r);
+      errors += r.errors;
+      firstError ??= r.firstError;
+      log(`  round ${round + 1} ${t.name}: ${r.rps.toFixed(0)} req/s, p99 ${ms(percentile(r.latencies, 99))}, ${r.errors} errors`);
+    }
+    refRps.push(got.get('reference')!.rps);
+    gwRps.push(got.get('gateway')!.rps);
+    ratios.push(got.get('gateway')!.rps / got.get('reference')!.rps);
+  }
+  const directMax = await closed(direct);
+  log(`  direct mock: ${directMax.rps.toFixed(0)} req/s`);
+  const gwMax = median(gwRps);
+  const refMax = median(refRps);
+  const ratio = median(ratios);
+  raw.saturation = { refRps, gwRps, ratios, directRps: directMax.rps };
+  rows.push({
+    metric: 'Saturation throughput, gateway / reference forwarder (closed loop)',
+    target: '≥ 0.85',
+    measured: `${ratio.toFixed(2)} (${gwMax.toFixed(0)} vs ${refMax.toFixed(0)} req/s; mock alone ${directMax.rps.toFixed(0)})`,
+    pass: ratio >= 0.85 && errors === 0,
+  });
+  if (errors > 0) notes.push(`Saturation: ${errors} errors (first: ${firstError}).`);
+
+  // Confirm open loop: a constant arrival rate at 90% of the closed-loop maximum must hold.
+  const rate = Math.max(50, Math.round(gwMax * 0.9));
+  log(`open loop at 90% of the gateway maximum: ${rate} req/s for ${plan.openMs} ms, gateway then reference`);
+  const open = (t: Target): Promise<ThroughputResult> =>
+    load.run<ThroughputResult>({ kind: 'open', target: t, rate, durationMs: plan.openMs, connections: 256 });
+  const openGw = await open(gateway);
+  const openRef = await open(reference);
+  const og = summarize(openGw.latencies);
+  const or = summarize(openRef.latencies);
+  log(`  gateway: ${openGw.rps.toFixed(0)} req/s done, p50 ${ms(og.p50)} p99 ${ms(og.p99)} max ${ms(og.max)}, ${openGw.errors} errors, generator lag max ${ms(openGw.maxSendLagMs)}`);
+  log(`  reference: ${openRef.rps.toFixed(0)} req/s done, p50 ${ms(or.p50)} p99 ${ms(or.p99)} max ${ms(or.max)}, ${openRef.errors} errors`);
+  raw.openLoop = { rate, gateway: { ...og, errors: openGw.errors, rps: openGw.rps }, reference: { ...or, errors: openRef.errors, rps: openRef.rps } };
+  const held = openGw.errors === 0 && openGw.completed >= openGw.offered * 0.999 && og.p99 <= 50;
+  rows.push({
+    metric: `Open loop at 90% of gateway max (${rate} req/s, ${plan.openMs / 1000} s): errors, p50 / p99`,
+    target: '0 errors, p99 ≤ 50 ms',
+    measured: `${openGw.errors} errors, ${ms(og.p50)} / ${ms(og.p99)} (reference at same rate: ${ms(or.p50)} / ${ms(or.p99)})`,
+    pass: held,
+  });
+
+  // Production features really were on: every request counted in /metrics.
+  const metrics = await (await fetch(`${gatewayProc.adminUrl}/metrics`)).text();
+  let counted = 0;
+  for (const m of metrics.matchAll(/^switchboard_requests_total\{[^}]*status="200"[^}]*\} (\d+)/gm)) counted += Number(m[1]);
+  raw.metricsCounted = counted;
+  notes.push(`Gateway /metrics counted ${counted} successful requests (metrics on).`);
+}
+
+// ---------------------------------------------------------------- streaming
+
+interface StreamSummary {
+  ttft: ReturnType<typeof summarize>;
+  gaps: ReturnType<typeof summarize>;
+  events: Set<number>;
+  readsMean: number;
+  complete: number;
+  streams: number;
+  errors: number;
+  firstError: string | undefined;
+}
+
+function streamSummary(entry: StreamsResult['byTarget'][string] | undefined): StreamSummary {
+  const streams: StreamRecord[] = entry?.streams ?? [];
+  const gaps: number[] = [];
+  let reads = 0;
+  for (const s of streams) {
+    for (const g of s.gaps) gaps.push(g);
+    reads += s.reads;
+  }
+  return {
+    ttft: summarize(streams.map((s) => s.ttftMs)),
+    gaps: summarize(gaps),
+    events: new Set(streams.map((s) => s.events)),
+    readsMean: streams.length > 0 ? reads / streams.length : Number.NaN,
+    complete: streams.filter((s) => s.complete).length,
+    streams: streams.length,
+    errors: entry?.errors ?? 0,
+    firstError: entry?.firstError,
+  };
+}
+
+async function streamingSection(load: LoadGenerator, direct: Target, gateway: Target, gatewayProc: ServerProcess): Promise<void> {
+  const gap = 1000 / paced.tokensPerSecond;
+  log(`streaming: mock TTFT ${paced.ttftMs} ms, ${paced.tokensPerSecond} tokens/s, ${paced.responseTokens} tokens; ` +
+    `${plan.streamRounds} x ${plan.streamsPerRound} streams per target, ${plan.streamConcurrency} concurrent per target, direct and gateway interleaved`);
+  await load.run<StreamsResult>({ kind: 'streams', targets: [direct, gateway], perTarget: plan.streamWarmup, concurrency: plan.streamConcurrency });
+  const all: Record<string, StreamsResult['byTarget'][string]> = {};
+  for (let round = 0; round < plan.streamRounds; round++) {
+    const targets = round % 2 === 0 ? [direct, gateway] : [gateway, direct];
+    const r = await load.run<StreamsResult>({ kind: 'streams', targets, perTarget: plan.streamsPerRound, concurrency: plan.streamConcurrency });
+    for (const [name, entry] of Object.entries(r.byTarget)) {
+      const into = (all[name] ??= { streams: [], errors: 0, firstError: undefined });
+      into.streams.push(...entry.streams);
+      into.errors += entry.errors;
+      into.firstError ??= entry.firstError;
+    }
+  }
+  const d = streamSummary(all.direct);
+  const g = streamSummary(all.gateway);
+  for (const [name, s] of [['direct', d], ['gateway', g]] as const) {
+    log(`  ${name}: TTFT p50 ${ms(s.ttft.p50)} p99 ${ms(s.ttft.p99)}; gap p50 ${ms(s.gaps.p50)} p99 ${ms(s.gaps.p99)} max ${ms(s.gaps.max)}; ` +
+      `events/stream ${[...s.events].join(',')}; reads/stream ${s.readsMean.toFixed(2)}; ${s.complete}/${s.streams} complete, ${s.errors} errors`);
+  }
+  raw.streaming = { direct: { ...d, events: [...d.events] }, gateway: { ...g, events: [...g.events] } };
+  const addedTtft = g.ttft.p99 - d.ttft.p99;
+  const addedGap = g.gaps.p99 - d.gaps.p99;
+  const ok = g.errors === 0 && d.errors === 0 && g.complete === g.streams;
+  rows.push({ metric: 'Streaming: added time to first token p99', target: '≤ 1 ms', measured: `${ms(addedTtft)} (${ms(g.ttft.p99)} vs ${ms(d.ttft.p99)}; p50 +${ms(g.ttft.p50 - d.ttft.p50)})`, pass: addedTtft <= 1 && ok });
+  rows.push({ metric: `Streaming: added inter-chunk gap p99 (nominal gap ${gap} ms)`, target: '≤ 0.1 ms', measured: `${ms(addedGap)} (${ms(g.gaps.p99)} vs ${ms(d.gaps.p99)})`, pass: addedGap <= 0.1 && ok });
+  const sameEvents = d.events.size === 1 && g.events.size === 1 && [...d.events][0] === [...g.events][0];
+  const sameReads = Math.abs(g.readsMean - d.readsMean) < 0.5;
+  rows.push({
+    metric: 'Streaming: chunk counts identical (no buffering)',
+    target: 'equal',
+    measured: `events/stream ${[...g.events].join(',')} vs ${[...d.events].join(',')}; reads/stream ${g.readsMean.toFixed(2)} vs ${d.readsMean.toFixed(2)}`,
+    pass: sameEvents && sameReads,
+  });
+
+  // Many streams open at once: none may stall, and the gateway's memory must stay bounded.
+  const many = plan.manyStreams;
+  log(`${many} concurrent streams: direct, then gateway (RSS sampled every 100 ms)`);
+  const manyDirect = await load.run<StreamsResult>({ kind: 'streams', targets: [direct], perTarget: many, concurrency: many });
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, memoryOf(gatewayProc.pid).rssMb);
+  }, 100);
+  const manyGw = await load.run<StreamsResult>({ kind: 'streams', targets: [gateway], perTarget: many, concurrency: many });
+  clearInterval(sampler);
+  const memory = memoryOf(gatewayProc.pid);
+  const md = streamSummary(manyDirect.byTarget.direct);
+  const mg = streamSummary(manyGw.byTarget.gateway);
+  for (const [name, s, r] of [['direct', md, manyDirect], ['gateway', mg, manyGw]] as const) {
+    log(`  ${name}: ${s.complete}/${many} complete, ${s.errors} errors${s.firstError ? ` (${s.firstError})` : ''}; TTFT p50 ${ms(s.ttft.p50)} p99 ${ms(s.ttft.p99)} max ${ms(s.ttft.max)}; ` +
+      `gap p99 ${ms(s.gaps.p99)} max ${ms(s.gaps.max)}; events/stream ${[...s.events].join(',')}; wall ${ms(r.elapsedMs)}`);
+  }
+  raw.manyStreams = { count: many, direct: { ...md, events: [...md.events] }, gateway: { ...mg, events: [...mg.events] }, memory, peakRss };
+  // A stall shows as a stream that never finishes, a gap or a first token far beyond what the
+  // same load sees without the gateway.
+  const gapBound = Math.max(100, 2 * md.gaps.max);
+  const ttftBound = md.ttft.max + 100;
+  const noStall = mg.errors === 0 && mg.complete === many && sameSet(mg.events, md.events) && mg.gaps.max <= gapBound && mg.ttft.max <= ttftBound;
+  rows.push({
+    metric: `${many} concurrent streams through the gateway: all complete, no stall`,
+    target: `all complete; max gap ≤ max(100 ms, 2× direct); max TTFT ≤ direct + 100 ms`,
+    measured: `${mg.complete}/${many} complete; max gap ${ms(mg.gaps.max)} (direct ${ms(md.gaps.max)}); max TTFT ${ms(mg.ttft.max)} (direct ${ms(md.ttft.max)})`,
+    pass: noStall,
+  });
+  rows.push({
+    metric: `Gateway resident memory with ${many} open streams (VmHWM)`,
+    target: '≤ 300 MB',
+    measured: `${memory.hwmMb.toFixed(1)} MB (VmRSS peak sampled ${peakRss.toFixed(1)} MB)`,
+    pass: memory.hwmMb <= 300,
+  });
+}
+
+function sameSet(a: Set<number>, b: Set<number>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+// ---------------------------------------------------------------- main
+
+function table(): string {
+  const lines = ['| metric | target | measured | result |', '|---|---|---|---|'];
+  for (const r of rows) lines.push(`| ${r.metric} | ${r.target} | ${r.measured} | ${r.pass === undefined ? 'info' : r.pass ? 'pass' : 'FAIL'} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  if (!existsSync(join(repoRoot, 'dataplane/dist/cli/main.js'))) {
+    process.stderr.write('bench: dataplane/dist is missing; build first (npx tsc -b or make build)\n');
+    return 2;
+  }
+  mkdirSync(results, { recursive: true });
+  const profileFlags = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', join(results, 'profiles')] : [];
+  const started = new Date();
+  log(`${quick ? 'quick' : 'full'} run; ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; work dir ${work}`);
+  const load = await startLoadGenerator();
+  const servers: ServerProcess[] = [];
+  try {
+    // Section 1: zero-delay mock, gateway with production defaults (auth, metrics, access log to a file).
+    const mock = await startMock('mock', { ttftMs: 0, tokensPerSecond: 0, responseTokens: 16 });
+    servers.push(mock);
+    const accessLog = join(work, 'gateway-access.log');
+    const gw = await startGateway('gateway', gatewayConfig(mock.url), accessLog, profileFlags);
+    servers.push(gw);
+    await delay(500);
+    const idle = memoryOf(gw.pid);
+    const ref = await startReference('reference', mock.url);
+    servers.push(ref);
+    const direct = target('direct', mock, 'mock-gpt', false);
+    const gateway = target('gateway', gw, 'bench', false, CLIENT_KEY);
+    const reference = target('reference', ref, 'mock-gpt', false);
+    await latencySection(load, [direct, gateway, reference]);
+    await throughputSection(load, direct, reference, gateway, gw);
+    const logBytes = statSync(accessLog).size;
+    const logLines = readFileSync(accessLog, 'utf8').split('\n').filter((l) => l.includes('"msg":"request"')).length;
+    notes.push(`Gateway access log: ${logLines} request lines, ${(logBytes / 1e6).toFixed(1)} MB written to a file.`);
+    for (const s of servers.splice(0)) await s.stop();
+
+    // Section 2: paced mock, a fresh gateway (idle memory first, then streams).
+    const pacedMock = await startMock('paced-mock', paced);
+    servers.push(pacedMock);
+    const gw2 = await startGateway('gateway-streams', gatewayConfig(pacedMock.url), join(work, 'gateway-streams-access.log'));
+    servers.push(gw2);
+    await delay(1000);
+    const idle2 = memoryOf(gw2.pid);
+    raw.idleMemory = { first: idle, second: idle2 };
+    rows.push({ metric: 'Gateway resident memory, idle (VmRSS after start)', target: '≤ 80 MB', measured: `${idle2.rssMb.toFixed(1)} MB`, pass: idle2.rssMb <= 80 });
+    await streamingSection(load, target('direct', pacedMock, 'mock-gpt', true), target('gateway', gw2, 'bench', true, CLIENT_KEY), gw2);
+  } finally {
+    for (const s of servers.splice(0).reverse()) await s.stop();
+    await load.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const seconds = (performance.now() - t0) / 1000;
+  const header = [
+    `Switchboard benchmark (${quick ? 'quick smoke run' : 'full run'}), ${started.toISOString()}`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ` +
+      `load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}; run took ${seconds.toFixed(0)} s.`,
+    '',
+  ].join('\n');
+  const body = `${header}${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
+  process.stdout.write(`\n${body}`);
+  writeFileSync(join(results, quick ? 'latest-quick.md' : 'latest.md'), body);
+  writeFileSync(join(results, quick ? 'latest-quick.json' : 'latest.json'), JSON.stringify({ rows, notes, raw, seconds }, null, 1));
+  return rows.some((r) => r.pass === false) ? 1 : 0;
+}
+
+process.exitCode = await main();
