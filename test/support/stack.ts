@@ -30,8 +30,9 @@ export function credentialFingerprint(key: string): string {
   return sha256Hex(key).slice(0, 8);
 }
 
-export function startTestMock(apiKey: string | undefined = UPSTREAM_KEY): Promise<MockServer> {
-  return startMock({ port: 0, apiKey });
+/** Starts the mock requiring UPSTREAM_KEY, or any key (none) with `apiKey: null`. */
+export function startTestMock(apiKey: string | null = UPSTREAM_KEY): Promise<MockServer> {
+  return startMock({ port: 0, apiKey: apiKey ?? undefined });
 }
 
 /** The base URL a deployment of `provider` uses to reach the mock (OpenAI wire has /v1, others none). */
