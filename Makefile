@@ -27,3 +27,26 @@ bench: setup ## run the benchmarks and print the tables
 
 clean:
 	$(NPM) run clean
+
+# >>> cluster
+# Local real control plane (etcd + kube-apiserver on loopback) for end-to-end tests; see docs/cluster.md.
+CLUSTER_DIR ?= .local/cluster
+NODE24 ?= ./node_modules/.bin/node
+
+.PHONY: cluster-tools cluster-up cluster-down cluster-status cluster-restart-apiserver
+
+cluster-tools: ## build/fetch kube-apiserver, etcd, kubectl, helm into ~/.cache/switchboard/bin (once)
+	bash scripts/cluster/ensure.sh
+
+cluster-up: cluster-tools | node_modules/.package-lock.json ## start etcd + kube-apiserver in the background; kubeconfig in .local/cluster/kubeconfig
+	$(NODE24) test/cluster/cluster.ts up --dir $(CLUSTER_DIR)
+
+cluster-down: ## stop the cluster started by cluster-up and remove its data
+	$(NODE24) test/cluster/cluster.ts down --dir $(CLUSTER_DIR)
+
+cluster-status:
+	$(NODE24) test/cluster/cluster.ts status --dir $(CLUSTER_DIR)
+
+cluster-restart-apiserver: ## restart only the apiserver (same etcd, port and certificates)
+	$(NODE24) test/cluster/cluster.ts restart-apiserver --dir $(CLUSTER_DIR)
+# <<< cluster
