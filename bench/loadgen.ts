@@ -1,6 +1,7 @@
 // The load generator: a child process of bench/run.ts (its own event loop, so its work never
 // delays the servers under test), driven over IPC one job at a time. undici Pools, keep-alive.
 import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type {
   ClosedJob,
@@ -87,26 +88,32 @@ function open(job: OpenJob): Promise<ThroughputResult> {
   const interval = 1000 / job.rate;
   const total = Math.round((job.rate * job.durationMs) / 1000);
   const start = performance.now() + 5;
-  const latencies: number[] = [];
+  // By schedule order, so the caller can see a queue building up over the run; NaN = error.
+  const bySchedule = new Float64Array(total).fill(Number.NaN);
   let sent = 0;
   let settled = 0;
+  let completed = 0;
   let errors = 0;
   let firstError: string | undefined;
   let maxSendLagMs = 0;
   return new Promise((resolve) => {
     const finish = (): void => {
       const elapsedMs = performance.now() - start;
+      const latencies = Array.from(bySchedule);
       void pool.close().then(() =>
-        resolve({ kind: 'open', offered: total, completed: latencies.length, errors, firstError, elapsedMs, rps: (latencies.length * 1000) / elapsedMs, latencies, maxSendLagMs }),
+        resolve({ kind: 'open', offered: total, completed, errors, firstError, elapsedMs, rps: (completed * 1000) / elapsedMs, latencies, maxSendLagMs }),
       );
     };
-    const fire = (scheduled: number): void => {
+    const fire = (index: number, scheduled: number): void => {
       void once(pool, job.target).then((error) => {
         // Latency counts from the scheduled time, so a stalled server cannot hide its queue.
         if (error) {
           errors++;
           firstError ??= error;
-        } else latencies.push(performance.now() - scheduled);
+        } else {
+          completed++;
+          bySchedule[index] = performance.now() - scheduled;
+        }
         if (++settled === total) finish();
       });
     };
@@ -115,8 +122,7 @@ function open(job: OpenJob): Promise<ThroughputResult> {
       while (sent < total && start + sent * interval <= now) {
         const scheduled = start + sent * interval;
         maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
-        sent++;
-        fire(scheduled);
+        fire(sent++, scheduled);
       }
       if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
     };
@@ -167,6 +173,7 @@ async function streams(job: StreamsJob): Promise<StreamsResult> {
       const share = Math.floor(job.perTarget / job.concurrency) + (w < job.perTarget % job.concurrency ? 1 : 0);
       workers.push(
         (async () => {
+          if (job.rampMs) await delay((w * job.rampMs) / job.concurrency);
           for (let n = 0; n < share; n++) {
             try {
               entry.streams.push(await stream(pools[i]!, target));

@@ -41,6 +41,8 @@ export interface StreamsJob {
   targets: Target[];
   perTarget: number;
   concurrency: number;
+  /** Spread the workers' first starts over this long (a burst of connects is another test). */
+  rampMs?: number;
 }
 
 export type Job = SequentialJob | ClosedJob | OpenJob | StreamsJob;
@@ -61,7 +63,7 @@ export interface ThroughputResult {
   firstError: string | undefined;
   elapsedMs: number;
   rps: number;
-  /** Open loop: from the scheduled send time; closed loop: from the actual send time. */
+  /** Open loop: from the scheduled send time, in schedule order, NaN for errors; closed loop: from the actual send time. */
   latencies: number[];
   /** Open loop: how late the generator itself started requests (its own health). */
   maxSendLagMs: number;

@@ -87,7 +87,7 @@ async function start(options: StartOptions): Promise<ServerProcess> {
   } catch (error) {
     child.kill('SIGKILL');
     running.delete(child);
-    throw new Error(`${options.name}: ${(error as Error).message}`);
+    throw new Error(`${options.name}: ${(error as Error).message}`, { cause: error });
   }
   return {
     name: options.name,
@@ -138,13 +138,15 @@ export async function startReference(name: string, upstream: string): Promise<Se
 export interface Memory {
   rssMb: number;
   hwmMb: number;
+  /** The private part of VmRSS (VmRSS also counts the node binary's shared text pages). */
+  anonMb: number;
 }
 
-/** VmRSS and VmHWM (peak) of a process, from /proc. */
+/** VmRSS, VmHWM (peak) and RssAnon of a process, from /proc. */
 export function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024 };
 }
 
 /** The load generator process and a promise-per-job call over IPC. */
