@@ -38,7 +38,7 @@ const lookupTool: OpenAI.Chat.ChatCompletionFunctionTool = {
 const lastUpstream = async (): Promise<{ path: string; model: string | null }> => (await mockStats(mock)).recent.at(-1)!;
 
 describe('OpenAI client, Anthropic deployment', () => {
-  it('gets an OpenAI chat completion named after the alias, served over the Messages API', async () => {
+  it('gets an OpenAI chat completion named after the upstream model, served over the Messages API', async () => {
     const res = await gw.openai().chat.completions.create({
       model: 'smart',
       messages: [
@@ -48,7 +48,7 @@ describe('OpenAI client, Anthropic deployment', () => {
     });
     expect(await lastUpstream()).toMatchObject({ path: '/v1/messages', model: 'claude-sonnet-mock' });
     expect(res.object).toBe('chat.completion');
-    expect(res.model).toBe('smart');
+    expect(res.model).toBe('claude-sonnet-mock');
     expect(res.choices[0]!.message).toMatchObject({ role: 'assistant', content: expect.stringMatching(/^This is the Switchboard mock/) });
     expect(res.choices[0]!.finish_reason).toBe('stop');
     expect(res.usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: 16, total_tokens: expect.any(Number) });
@@ -59,7 +59,7 @@ describe('OpenAI client, Anthropic deployment', () => {
     const stream = await gw.openai().chat.completions.create({ model: 'smart', stream: true, messages: [{ role: 'user', content: 'hi' }] });
     const chunks: OpenAI.Chat.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
-    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'smart')).toBe(true);
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'claude-sonnet-mock')).toBe(true);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toMatch(/^This is the Switchboard mock/);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
     expect(chunks.some((c) => c.usage)).toBe(false);
@@ -92,10 +92,10 @@ describe.each([
 ])('Anthropic client, %s deployment', (_kind, alias, path, upstreamModel) => {
   const tools: Anthropic.Tool[] = [{ name: 'lookup_order', description: 'Find an order', input_schema: lookupTool.function.parameters as Anthropic.Tool.InputSchema }];
 
-  it('gets an Anthropic message named after the alias, served over Chat Completions', async () => {
+  it('gets an Anthropic message named after the upstream model, served over Chat Completions', async () => {
     const msg = await gw.anthropic().messages.create({ model: alias, max_tokens: 100, system: 'be brief', messages: [{ role: 'user', content: 'hello' }] });
     expect(await lastUpstream()).toMatchObject({ path, model: upstreamModel });
-    expect(msg).toMatchObject({ type: 'message', role: 'assistant', model: alias, stop_reason: 'end_turn' });
+    expect(msg).toMatchObject({ type: 'message', role: 'assistant', model: upstreamModel, stop_reason: 'end_turn' });
     expect(msg.content).toEqual([{ type: 'text', text: expect.stringMatching(/^This is the Switchboard mock/) }]);
     expect(msg.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: 16 });
   });

@@ -148,7 +148,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
                 upstreamWire: target.provider.wire,
                 clientWire: ex.clientWire,
                 translator: call.translator,
-                clientModel: ex.model,
+                clientModel: target.config.model,
                 includeUsage: ex.includeUsage,
                 hideUsageChunk: call.hideUsageChunk,
               });
@@ -163,7 +163,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
                 failure = { deployment: target.name, reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
               }
               if (!failure) {
-                usage = relayJson(ex.res, Buffer.concat(rest).toString('utf8'), target.provider.wire, call.translator, ex.model, headers);
+                usage = relayJson(ex.res, Buffer.concat(rest).toString('utf8'), target.provider.wire, call.translator, target.config.model, headers);
                 health.recordSuccess();
               }
             }

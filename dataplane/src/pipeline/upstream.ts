@@ -51,11 +51,25 @@ function describeError(error: unknown): string {
   return code ? `connect ${code}` : 'upstream error';
 }
 
+/**
+ * Upstream statuses that say the deployment, not the request, is wrong (bad credentials, a
+ * model or route it does not have): try another deployment rather than blame the client.
+ */
+const DEPLOYMENT_FAULTS = new Set([401, 403, 404, 408, 429]);
+
 export async function sendUpstream(
   upstream: UpstreamRequest,
   opts: { dispatcher: Dispatcher; firstByteMs: number; idleMs: number; signal: AbortSignal },
 ): Promise<TryOutcome> {
   const started = performance.now();
+  // Our own first-byte timer: undici's timers have a one-second resolution, too coarse for
+  // sub-second per-try timeouts. undici's headersTimeout stays as a backstop.
+  const tryAbort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    tryAbort.abort();
+  }, opts.firstByteMs);
   let response: Dispatcher.ResponseData;
   try {
     response = await request(upstream.url, {
@@ -63,19 +77,21 @@ export async function sendUpstream(
       headers: upstream.headers,
       body: upstream.body,
       dispatcher: opts.dispatcher,
-      headersTimeout: opts.firstByteMs,
+      headersTimeout: opts.firstByteMs + 1000,
       bodyTimeout: opts.idleMs,
-      signal: opts.signal,
+      signal: AbortSignal.any([opts.signal, tryAbort.signal]),
     });
   } catch (error) {
-    const reason = describeError(error);
+    const reason = timedOut ? 'first-byte timeout' : describeError(error);
     return { kind: 'failure', retryable: reason !== 'aborted', reason };
+  } finally {
+    clearTimeout(timer);
   }
   const ttfbMs = performance.now() - started;
   const status = response.statusCode;
   if (status < 400) return { kind: 'response', status, body: response.body, ttfbMs };
   const errorBody = await response.body.text().catch(() => '');
-  const retryable = status === 429 || status >= 500 || status === 408;
+  const retryable = status >= 500 || DEPLOYMENT_FAULTS.has(status);
   return {
     kind: 'failure',
     retryable,
