@@ -26,14 +26,14 @@ afterAll(() => mock.close());
 describe('Anthropic messages', () => {
   it('answers a non-streamed message with text, end_turn and usage', async () => {
     const msg = await client.messages.create({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-mock-large',
       max_tokens: 100,
       system: 'be brief',
       messages: [{ role: 'user', content: 'hello there' }],
     });
     expect(msg.type).toBe('message');
     expect(msg.role).toBe('assistant');
-    expect(msg.model).toBe('claude-sonnet-4-5');
+    expect(msg.model).toBe('claude-mock-large');
     expect(msg.id).toMatch(/^msg_/);
     expect(msg.content).toEqual([{ type: 'text', text: expect.stringMatching(/^This is the Switchboard mock/) }]);
     expect(msg.stop_reason).toBe('end_turn');

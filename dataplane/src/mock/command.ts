@@ -80,6 +80,11 @@ function parse(args: string[]): Partial<MockOptions> | 'help' {
   };
 }
 
+// Errors from node:util may come from another realm (jest's VM modules): no `instanceof Error`.
+function messageOf(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'message' in e && typeof e.message === 'string' ? e.message : String(e);
+}
+
 /** Waits for SIGINT/SIGTERM (or `stop`), whichever comes first. */
 function stopped(stop: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -104,8 +109,7 @@ export async function mockCommand(args: string[], io: MockCommandIo = {}): Promi
   try {
     options = parse(args);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    err(`switchboard mock: ${message}\nrun "switchboard mock --help" for the flags\n`);
+    err(`switchboard mock: ${messageOf(e)}\nrun "switchboard mock --help" for the flags\n`);
     return 2;
   }
   if (options === 'help') {
@@ -116,8 +120,7 @@ export async function mockCommand(args: string[], io: MockCommandIo = {}): Promi
   try {
     mock = await startMock(options);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    err(`switchboard mock: ${message}\n`);
+    err(`switchboard mock: ${messageOf(e)}\n`);
     return e instanceof RangeError ? 2 : 1;
   }
   out(`mock listening on ${mock.url}\n`);
