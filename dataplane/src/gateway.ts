@@ -35,7 +35,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const log = options.log ?? pino({ base: undefined });
+  // Asynchronous log writes keep the access log off the request path; pino flushes on exit.
+  const log = options.log ?? pino({ base: undefined }, pino.destination({ dest: 1, sync: false }));
   const metrics = new GatewayMetrics();
   const health = new HealthRegistry();
   const config = await FileConfigSource.start(

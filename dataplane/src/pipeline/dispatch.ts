@@ -99,6 +99,63 @@ async function firstChunk(iterator: AsyncIterator<Buffer>): Promise<{ ok: true; 
   }
 }
 
+type Call = ReturnType<typeof upstreamCall>;
+
+/** How one try ended. */
+type TryResult =
+  | { kind: 'served'; status: number; usage: Usage | undefined; completed: boolean }
+  | { kind: 'failed'; reason: string; retryAfterMs?: number }
+  | { kind: 'aborted' };
+
+/**
+ * Sends one try and, when the upstream answers, relays the answer. Until the first byte of the
+ * answer is read the try can still fail without the client seeing anything.
+ */
+async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call, headers: () => ResponseHeaders, deps: DispatchDeps): Promise<TryResult> {
+  const { state } = ex;
+  const upstream = target.provider.prepare(call.op, call.body, target.config, target.apiKey);
+  upstream.headers['x-request-id'] = ex.requestId;
+  const outcome = await sendUpstream(upstream, {
+    dispatcher: agentFor(state.timeouts.connectMs),
+    firstByteMs: state.timeouts.firstByteMs,
+    idleMs: state.timeouts.firstByteMs,
+    signal: ex.signal,
+  });
+  if (outcome.kind === 'failure') {
+    if (outcome.reason === 'aborted') return { kind: 'aborted' };
+    if (!outcome.retryable && outcome.status !== undefined) {
+      // The upstream judged the request itself: give the client that answer.
+      relayUpstreamError(ex, outcome.status, outcome.errorBody ?? '', call.translator, headers());
+      return { kind: 'served', status: outcome.status, usage: undefined, completed: true };
+    }
+    return { kind: 'failed', reason: outcome.reason, retryAfterMs: outcome.retryAfterMs };
+  }
+  deps.health.get(target.name).recordTtfb(outcome.ttfbMs);
+  const wire = target.provider.wire;
+  if (!ex.stream) {
+    let text: string;
+    try {
+      text = await outcome.body.text();
+    } catch (error) {
+      return { kind: 'failed', reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+    }
+    const usage = relayJson(ex.res, text, wire, call.translator, target.config.model, headers());
+    return { kind: 'served', status: 200, usage, completed: true };
+  }
+  const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head = await firstChunk(iterator);
+  if (!head.ok) return { kind: 'failed', reason: head.reason };
+  const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), iterator, headers(), {
+    upstreamWire: wire,
+    clientWire: ex.clientWire,
+    translator: call.translator,
+    clientModel: target.config.model,
+    includeUsage: ex.includeUsage,
+    hideUsageChunk: call.hideUsageChunk,
+  });
+  return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed };
+}
+
 export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<ExchangeResult> {
   const { state } = ex;
   const first = state.models.get(ex.model)!;
@@ -110,96 +167,45 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
   for (const [chainIndex, group] of chain.entries()) {
     const tried = new Set<string>();
     for (let attempt = 0; attempt < state.retries.maxAttempts; attempt++) {
-      if (ex.signal.aborted) break;
+      if (ex.signal.aborted) return giveUp(ex, failures, skips, attempts, deps.now());
       const all = eligibleCandidates(group, ex, deps, skips);
       if (all.length === 0) break;
       const fresh = all.filter((c) => !tried.has(c.target.name));
-      const picked = choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
-      const target = picked.target;
+      const { target, health } = choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
       tried.add(target.name);
       attempts++;
 
       const call = upstreamCall(ex, target);
-      const upstream = target.provider.prepare(call.op, call.body, target.config, target.apiKey);
-      upstream.headers['x-request-id'] = ex.requestId;
-      const health = picked.health;
+      const reason = (): string => routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
       health.inFlight++;
       health.window.add(deps.now(), 1, ex.estimatedPromptTokens);
-      let usage: Usage | undefined;
+      let result: TryResult;
       try {
-        const outcome = await sendUpstream(upstream, {
-          dispatcher: agentFor(state.timeouts.connectMs),
-          firstByteMs: state.timeouts.firstByteMs,
-          idleMs: state.timeouts.firstByteMs,
-          signal: ex.signal,
-        });
-        let failure: Failure | undefined;
-        let retryAfterMs: number | undefined;
-        if (outcome.kind === 'response') {
-          health.recordTtfb(outcome.ttfbMs);
-          const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-          const head = await firstChunk(iterator);
-          if (!head.ok) failure = { deployment: target.name, reason: head.reason };
-          else {
-            const reason = routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
-            const headers = responseHeaders(ex, group.name, target, reason);
-            if (ex.stream) {
-              const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), iterator, headers, {
-                upstreamWire: target.provider.wire,
-                clientWire: ex.clientWire,
-                translator: call.translator,
-                clientModel: target.config.model,
-                includeUsage: ex.includeUsage,
-                hideUsageChunk: call.hideUsageChunk,
-              });
-              usage = relayed.usage;
-              if (relayed.completed) health.recordSuccess();
-              else health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs);
-            } else {
-              const rest: Buffer[] = head.chunk ? [head.chunk] : [];
-              try {
-                for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value);
-              } catch (error) {
-                failure = { deployment: target.name, reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
-              }
-              if (!failure) {
-                usage = relayJson(ex.res, Buffer.concat(rest).toString('utf8'), target.provider.wire, call.translator, target.config.model, headers);
-                health.recordSuccess();
-              }
-            }
-            if (!failure) {
-              return {
-                status: 200,
-                alias: group.name,
-                deployment: target.name,
-                reason,
-                attempts,
-                inputTokens: usage?.inputTokens,
-                outputTokens: usage?.outputTokens,
-              };
-            }
-          }
-        } else {
-          if (!outcome.retryable && outcome.status !== undefined) {
-            // The upstream judged the request itself: give the client that answer.
-            health.recordSuccess();
-            const reason = routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
-            relayUpstreamError(ex, outcome.status, outcome.errorBody ?? '', call.translator, responseHeaders(ex, group.name, target, reason));
-            return { status: outcome.status, alias: group.name, deployment: target.name, reason, attempts };
-          }
-          if (outcome.reason === 'aborted') break;
-          failure = { deployment: target.name, reason: outcome.reason };
-          retryAfterMs = outcome.retryAfterMs;
-        }
-        failures.push(failure!);
-        health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs, retryAfterMs);
-        const wait = retryAfterMs !== undefined ? retryAfterMs : state.retries.backoffMs * 2 ** attempt;
-        if (attempt + 1 < state.retries.maxAttempts && wait <= state.retries.maxRetryAfterMs && deps.now() + wait < ex.deadline) {
-          await delay(wait, undefined, { signal: ex.signal }).catch(() => undefined);
-        }
+        result = await tryDeployment(ex, target, call, () => responseHeaders(ex, group.name, target, reason()), deps);
       } finally {
         health.inFlight--;
-        if (usage) health.window.add(deps.now(), 0, usage.outputTokens);
+      }
+      if (result.kind === 'aborted') return giveUp(ex, failures, skips, attempts, deps.now());
+      if (result.kind === 'served') {
+        if (result.usage) health.window.add(deps.now(), 0, result.usage.outputTokens);
+        // A stream the upstream cut counts against the deployment, though the client was answered.
+        if (result.completed) health.recordSuccess();
+        else health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs);
+        return {
+          status: result.status,
+          alias: group.name,
+          deployment: target.name,
+          reason: reason(),
+          attempts,
+          inputTokens: result.usage?.inputTokens,
+          outputTokens: result.usage?.outputTokens,
+        };
+      }
+      failures.push({ deployment: target.name, reason: result.reason });
+      health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs, result.retryAfterMs);
+      const wait = result.retryAfterMs ?? state.retries.backoffMs * 2 ** attempt;
+      if (attempt + 1 < state.retries.maxAttempts && wait <= state.retries.maxRetryAfterMs && deps.now() + wait < ex.deadline) {
+        await delay(wait, undefined, { signal: ex.signal }).catch(() => undefined);
       }
     }
   }

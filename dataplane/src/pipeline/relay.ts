@@ -40,6 +40,20 @@ function isUsageOnlyChunk(event: SseEvent): boolean {
   return event.data.startsWith('{') && event.data.includes('"choices":[]') && event.data.includes('"usage"');
 }
 
+const LF = 10;
+const CR = 13;
+
+/** True when a chunk ends with the blank line that closes an SSE event. */
+function endsEvent(chunk: Buffer): boolean {
+  const n = chunk.length;
+  if (n >= 2 && chunk[n - 1] === LF && chunk[n - 2] === LF) return true;
+  return n >= 4 && chunk[n - 1] === LF && chunk[n - 2] === CR && chunk[n - 3] === LF && chunk[n - 4] === CR;
+}
+
+/** Bytes that mark the events a pass-through relay must look at: the ones carrying usage. */
+const usageMarker: Record<Wire, Buffer> = { openai: Buffer.from('"prompt_tokens"'), anthropic: Buffer.from('"usage"') };
+const emptyChoices = Buffer.from('"choices":[]');
+
 export interface StreamRelayOptions {
   upstreamWire: Wire;
   clientWire: Wire;
@@ -53,6 +67,10 @@ export interface StreamRelayOptions {
 /**
  * Relays an SSE stream whose first chunk has already been read (so the try can no longer be
  * retried). On an upstream failure mid-stream, ends with a well-formed error event.
+ *
+ * Pass-through streams take a fast path: a chunk made of whole events that carries no usage is
+ * written as the very bytes received, without decoding; only the few chunks that carry usage (or
+ * split events) go through the parser.
  */
 export async function relayStream(
   res: ServerResponse,
@@ -62,10 +80,12 @@ export async function relayStream(
   opts: StreamRelayOptions,
 ): Promise<{ usage: Usage | undefined; completed: boolean }> {
   res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  res.flushHeaders();
   const parser = new SseParser();
   const tap = opts.translator ? undefined : usageTap(opts.upstreamWire);
   const translating = opts.translator?.stream(opts.clientModel, opts.includeUsage);
+  const marker = usageMarker[opts.upstreamWire];
+  /** Everything before the next chunk ended an event: the parser holds nothing. */
+  let atBoundary = true;
 
   const render = (events: SseEvent[]): string => {
     let out = '';
@@ -78,16 +98,23 @@ export async function relayStream(
     }
     return out;
   };
-  const write = async (text: string): Promise<void> => {
-    if (text && !res.write(text)) await once(res, 'drain');
+  const write = async (data: string | Buffer): Promise<void> => {
+    if (data.length > 0 && !res.write(data)) await once(res, 'drain');
+  };
+  const relay = async (chunk: Buffer): Promise<void> => {
+    const whole = endsEvent(chunk);
+    if (!translating && atBoundary && whole && chunk.indexOf(marker) === -1 && !(opts.hideUsageChunk && chunk.indexOf(emptyChoices) !== -1)) {
+      await write(chunk);
+      return;
+    }
+    atBoundary = whole;
+    await write(render(parser.push(chunk)));
   };
 
   let completed = false;
   try {
-    await write(render(parser.push(first)));
-    for (let next = await rest.next(); !next.done; next = await rest.next()) {
-      await write(render(parser.push(next.value)));
-    }
+    await relay(first);
+    for (let next = await rest.next(); !next.done; next = await rest.next()) await relay(next.value);
     await write(render(parser.end()) + (translating ? translating.end() : ''));
     completed = true;
   } catch (error) {

@@ -70,6 +70,9 @@ export async function sendUpstream(
     timedOut = true;
     tryAbort.abort();
   }, opts.firstByteMs);
+  // One listener instead of AbortSignal.any: cheaper on the per-request path.
+  const onAbort = (): void => tryAbort.abort();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
   let response: Dispatcher.ResponseData;
   try {
     response = await request(upstream.url, {
@@ -79,14 +82,17 @@ export async function sendUpstream(
       dispatcher: opts.dispatcher,
       headersTimeout: opts.firstByteMs + 1000,
       bodyTimeout: opts.idleMs,
-      signal: AbortSignal.any([opts.signal, tryAbort.signal]),
+      signal: tryAbort.signal,
     });
   } catch (error) {
+    opts.signal.removeEventListener('abort', onAbort);
     const reason = timedOut ? 'first-byte timeout' : describeError(error);
     return { kind: 'failure', retryable: reason !== 'aborted', reason };
   } finally {
     clearTimeout(timer);
   }
+  // The body stays tied to the request's signal: a client that leaves aborts the relay.
+  response.body.once('close', () => opts.signal.removeEventListener('abort', onAbort));
   const ttfbMs = performance.now() - started;
   const status = response.statusCode;
   if (status < 400) return { kind: 'response', status, body: response.body, ttfbMs };

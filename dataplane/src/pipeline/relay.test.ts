@@ -1,0 +1,93 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ServerResponse } from 'node:http';
+import { relayStream, type StreamRelayOptions } from './relay.js';
+
+/** Collects what the relay writes to the client. */
+function fakeResponse(): { res: ServerResponse; body: () => string; writes: () => number } {
+  const parts: string[] = [];
+  const res = {
+    destroyed: false,
+    writeHead: () => res,
+    write: (data: string | Buffer) => {
+      parts.push(data.toString());
+      return true;
+    },
+    end: () => undefined,
+  };
+  return { res: res as unknown as ServerResponse, body: () => parts.join(''), writes: () => parts.length };
+}
+
+async function* chunks(list: string[]): AsyncGenerator<Buffer> {
+  for (const c of list) yield Buffer.from(c);
+}
+
+async function relay(list: string[], opts: Partial<StreamRelayOptions> = {}) {
+  const { res, body, writes } = fakeResponse();
+  const iterator = chunks(list.slice(1));
+  const result = await relayStream(res, Buffer.from(list[0]!), iterator, {}, {
+    upstreamWire: 'openai',
+    clientWire: 'openai',
+    translator: undefined,
+    clientModel: 'm',
+    includeUsage: true,
+    hideUsageChunk: false,
+    ...opts,
+  });
+  return { ...result, body: body(), writes: writes() };
+}
+
+const content = (text: string): string => `data: {"choices":[{"index":0,"delta":{"content":"${text}"}}]}\n\n`;
+const usage = 'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n';
+const done = 'data: [DONE]\n\n';
+const stream = [content('a'), content('b'), usage, done];
+
+describe('stream relay', () => {
+  it('relays whole-event chunks byte for byte, one write per chunk, and still reads usage', async () => {
+    const out = await relay(stream);
+    expect(out.body).toBe(stream.join(''));
+    expect(out.writes).toBe(4);
+    expect(out.usage).toEqual({ inputTokens: 3, outputTokens: 2 });
+    expect(out.completed).toBe(true);
+  });
+
+  it('reassembles events split across chunks at any offset', async () => {
+    const text = stream.join('');
+    for (let cut = 1; cut < text.length; cut += 7) {
+      const out = await relay([text.slice(0, cut), text.slice(cut)]);
+      expect(out.body).toBe(text);
+      expect(out.usage).toEqual({ inputTokens: 3, outputTokens: 2 });
+    }
+  });
+
+  it('hides the usage chunk the gateway asked for when the client did not', async () => {
+    const out = await relay(stream, { includeUsage: false, hideUsageChunk: true });
+    expect(out.body).toBe(content('a') + content('b') + done);
+    expect(out.usage).toEqual({ inputTokens: 3, outputTokens: 2 });
+  });
+
+  it('keeps CRLF-framed events intact', async () => {
+    const crlf = stream.map((e) => e.replace(/\n/g, '\r\n'));
+    const out = await relay(crlf);
+    expect(out.body.replace(/\r\n/g, '\n')).toBe(stream.join(''));
+  });
+
+  it('ends a stream the upstream cut with a well-formed retryable error event', async () => {
+    const { res, body } = fakeResponse();
+    async function* cut(): AsyncGenerator<Buffer> {
+      yield Buffer.from(content('b'));
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    }
+    const result = await relayStream(res, Buffer.from(content('a')), cut(), {}, {
+      upstreamWire: 'openai',
+      clientWire: 'openai',
+      translator: undefined,
+      clientModel: 'm',
+      includeUsage: false,
+      hideUsageChunk: false,
+    });
+    expect(result.completed).toBe(false);
+    const events = body().trim().split('\n\n');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(JSON.parse(events.at(-2)!.slice('data: '.length))).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+  });
+});
