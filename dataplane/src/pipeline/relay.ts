@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { SseParser } from '../sse/parser.js';
 import { formatSse } from '../sse/format.js';
-import { usageFromBody, usageTap } from '../providers/index.js';
+import { usageFromText, usageTap } from '../providers/index.js';
 import type { JsonObject, SseEvent, Translator, Usage, Wire } from '../providers/types.js';
 
 export type ResponseHeaders = Record<string, string>;
@@ -23,14 +23,17 @@ export function relayJson(
   clientModel: string,
   headers: ResponseHeaders,
 ): Usage | undefined {
-  let parsed: JsonObject | undefined;
-  try {
-    parsed = JSON.parse(upstreamText) as JsonObject;
-  } catch {
-    parsed = undefined;
+  const usage = usageFromText(upstreamWire, upstreamText);
+  let body = upstreamText;
+  if (translator) {
+    let parsed: JsonObject | undefined;
+    try {
+      parsed = JSON.parse(upstreamText) as JsonObject;
+    } catch {
+      // Not JSON: relay what the upstream said rather than fail the request.
+    }
+    if (parsed) body = JSON.stringify(translator.response(parsed, clientModel));
   }
-  const usage = parsed ? usageFromBody(upstreamWire, parsed) : undefined;
-  const body = translator && parsed ? JSON.stringify(translator.response(parsed, clientModel)) : upstreamText;
   sendJson(res, 200, body, headers);
   return usage;
 }

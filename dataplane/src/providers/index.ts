@@ -9,7 +9,7 @@ import type { Clock } from './translators/shared.js';
 import { type JsonObject, type Operation, type ProviderSpec, type Translator, type Wire, operationWire } from './types.js';
 
 export { TranslationError, UnsupportedOperationError } from './errors.js';
-export { usageFromBody, usageTap, type UsageTap } from './usage.js';
+export { usageFromText, usageTap, type UsageTap } from './usage.js';
 export { DEFAULT_MAX_TOKENS, type Clock } from './translators/shared.js';
 export { toAnthropicError, toOpenAIError } from './translators/errors.js';
 

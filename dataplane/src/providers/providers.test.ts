@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Deployment } from '@switchboard/crds';
-import { UnsupportedOperationError, providerFor, translatorFor, upstreamOperation, usageFromBody, usageTap, wantsStreamUsage } from './index.js';
+import { UnsupportedOperationError, providerFor, translatorFor, upstreamOperation, usageFromText, usageTap, wantsStreamUsage } from './index.js';
 
 const dep = (over: Partial<Deployment>): Deployment => ({ name: 'd', provider: 'openai', model: 'm', baseUrl: 'http://h/v1', weight: 1, ...over });
 
@@ -62,8 +62,17 @@ describe('providers', () => {
 
 describe('usage of relayed answers', () => {
   it('reads embeddings usage, which has no completion tokens', () => {
-    expect(usageFromBody('openai', { usage: { prompt_tokens: 8, total_tokens: 8 } })).toEqual({ inputTokens: 8, outputTokens: 0 });
-    expect(usageFromBody('anthropic', { usage: 'nope' })).toBeUndefined();
+    expect(usageFromText('openai', JSON.stringify({ usage: { prompt_tokens: 8, total_tokens: 8 } }))).toEqual({ inputTokens: 8, outputTokens: 0 });
+    expect(usageFromText('anthropic', JSON.stringify({ usage: 'nope' }))).toBeUndefined();
+  });
+
+  it('finds the usage object of a long answer without being fooled by the text', () => {
+    const answer = {
+      choices: [{ message: { role: 'assistant', content: 'the "usage" field {is} here: ' + 'x'.repeat(10_000) } }],
+      usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12, completion_tokens_details: { reasoning_tokens: 0 } },
+    };
+    expect(usageFromText('openai', JSON.stringify(answer))).toEqual({ inputTokens: 5, outputTokens: 7 });
+    expect(usageFromText('openai', JSON.stringify({ choices: [{ message: { content: '"usage": {' } }] }))).toBeUndefined();
   });
 
   it('taps an Anthropic stream: input tokens from message_start, output from the last message_delta', () => {

@@ -16,9 +16,26 @@ function anthropicUsage(usage: unknown): Usage | undefined {
   };
 }
 
-/** Usage of a non-streamed response body in `wire`, when it reports any. */
-export function usageFromBody(wire: Wire, body: JsonObject): Usage | undefined {
-  return wire === 'openai' ? openaiUsage(body.usage) : anthropicUsage(body.usage);
+/**
+ * Usage of a non-streamed response given as text, without parsing the whole body: only the
+ * `"usage"` object is parsed (answers can be long; the usage object is small).
+ */
+export function usageFromText(wire: Wire, text: string): Usage | undefined {
+  const key = text.lastIndexOf('"usage"');
+  if (key === -1) return undefined;
+  const open = text.indexOf('{', key);
+  if (open === -1) return undefined;
+  // Usage objects hold numbers and nested objects only, so counting braces finds the end.
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */) depth++;
+    else if (c === 125 /* } */ && --depth === 0) {
+      const usage = parse(text.slice(open, i + 1));
+      return usage && (wire === 'openai' ? openaiUsage(usage) : anthropicUsage(usage));
+    }
+  }
+  return undefined;
 }
 
 /** Observes a relayed stream's events without changing them. */
