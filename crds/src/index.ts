@@ -1,4 +1,5 @@
 export * from './runtime-config.js';
+export * from './hash.js';
 export * from './validation.js';
 export * from './reference.js';
 export * from './crd.js';

@@ -1,0 +1,137 @@
+// The RoutingModel reconciler: an inline artifact is validated and packed, gzip-compressed, into
+// the <name>-artifact ConfigMap (binaryData); a configMapRef is checked to exist and hold its key;
+// a URI with sha256 is recorded as is (the data plane downloads and verifies it). The artifact
+// format itself is not interpreted here: base64, size and digests only.
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { formatFieldErrors, RoutingModelSpec, validate, type RoutingModelStatus } from '@switchboard/crds';
+import { isNotFound, objectPath, realClock, type Clock, type Informer, type KubeClient, type KubeObject, type Logger, type Reconcile } from '../runtime/index.js';
+import type { ObjectWriter } from './apply.js';
+import { mergeConditions, type ObservedCondition } from './conditions.js';
+import { artifactConfigMapName, type Manifest } from './gateway-workload.js';
+import { ARTIFACT_SHA256_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, KINDS, MANAGED_BY_LABEL, ReferenceNotReadyError, resourceRef, shortHash } from './meta.js';
+
+export const ARTIFACT_KEY = 'artifact.gz';
+/** Largest decoded inline artifact: what 64 KiB of base64 (the CRD's limit) can hold. */
+export const MAX_INLINE_BYTES = 48 * 1024;
+
+export interface RoutingModelObject extends KubeObject {
+  spec?: unknown;
+  status?: RoutingModelStatus;
+}
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+export type InlineArtifact = { ok: true; bytes: Buffer; sha256: string } | { ok: false; message: string };
+
+/** Decodes and checks an inline artifact: canonical base64 and at most MAX_INLINE_BYTES. */
+export function decodeInlineArtifact(base64: string): InlineArtifact {
+  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
+    return { ok: false, message: 'spec.artifact.inline is not valid base64 (length must be a multiple of 4, alphabet A-Z a-z 0-9 + /, "=" padding only at the end)' };
+  }
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.toString('base64') !== base64) return { ok: false, message: 'spec.artifact.inline is not canonical base64' };
+  if (bytes.length === 0) return { ok: false, message: 'spec.artifact.inline decodes to no bytes' };
+  if (bytes.length > MAX_INLINE_BYTES) return { ok: false, message: `spec.artifact.inline decodes to ${bytes.length} bytes; at most ${MAX_INLINE_BYTES} may be inline (use configMapRef or uri)` };
+  return { ok: true, bytes, sha256: sha256(bytes) };
+}
+
+/** The ConfigMap holding a packed inline artifact (gzip is deterministic: no timestamp in the header). */
+export function desiredArtifactConfigMap(owner: KubeObject, artifact: { bytes: Buffer; sha256: string }): Manifest {
+  const name = owner.metadata?.name ?? '';
+  const manifest: Manifest = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: artifactConfigMapName(name),
+      namespace: owner.metadata?.namespace ?? '',
+      labels: { 'app.kubernetes.io/name': 'switchboard', 'app.kubernetes.io/component': 'routing-model', 'switchboard.dev/routing-model': name, [MANAGED_BY_LABEL]: FIELD_MANAGER },
+      annotations: { [ARTIFACT_SHA256_ANNOTATION]: artifact.sha256 },
+      ownerReferences: [controllerReference(owner)],
+    },
+    binaryData: { [ARTIFACT_KEY]: gzipSync(artifact.bytes).toString('base64') },
+  };
+  const hash = shortHash(manifest);
+  return { ...manifest, metadata: { ...manifest.metadata, annotations: { ...manifest.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash } } };
+}
+
+export type ArtifactOutcome =
+  | { ok: true; reason: 'ArtifactPacked' | 'ArtifactReferenced'; message: string; sha256: string; configMap?: Manifest }
+  | { ok: false; reason: 'InvalidSpec' | 'InvalidArtifact' | 'ConfigMapNotFound' | 'ConfigMapKeyNotFound'; message: string; retry: boolean };
+
+interface ConfigMapLike extends KubeObject {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+/** Pure: the artifact outcome from the spec and (for configMapRef) the referenced ConfigMap. */
+export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLike | undefined): ArtifactOutcome {
+  const parsed = validate(RoutingModelSpec, owner.spec ?? {});
+  if (!parsed.ok) return { ok: false, reason: 'InvalidSpec', message: formatFieldErrors(parsed.errors, 'spec'), retry: false };
+  const artifact = parsed.value.artifact;
+  const namespace = owner.metadata?.namespace ?? '';
+  if ('inline' in artifact) {
+    const decoded = decodeInlineArtifact(artifact.inline);
+    if (!decoded.ok) return { ok: false, reason: 'InvalidArtifact', message: decoded.message, retry: false };
+    const configMap = desiredArtifactConfigMap(owner, decoded);
+    return { ok: true, reason: 'ArtifactPacked', message: `${decoded.bytes.length}-byte artifact packed into ConfigMap ${configMap.metadata.name}`, sha256: decoded.sha256, configMap };
+  }
+  if ('configMapRef' in artifact) {
+    const { name, key } = artifact.configMapRef;
+    if (!referenced) return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${namespace}/${name} not found (referenced by spec.artifact.configMapRef)`, retry: true };
+    const text = referenced.data?.[key];
+    const binary = referenced.binaryData?.[key];
+    if (text === undefined && binary === undefined) {
+      return { ok: false, reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${namespace}/${name} has no key "${key}" in data or binaryData (referenced by spec.artifact.configMapRef)`, retry: true };
+    }
+    const bytes = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(binary ?? '', 'base64');
+    return { ok: true, reason: 'ArtifactReferenced', message: `artifact is key "${key}" of ConfigMap ${name} (${bytes.length} bytes)`, sha256: sha256(bytes) };
+  }
+  return { ok: true, reason: 'ArtifactReferenced', message: `artifact is downloaded from ${artifact.uri} and checked against its sha256 by the data plane`, sha256: artifact.sha256 };
+}
+
+export function routingModelStatus(previous: RoutingModelStatus | undefined, generation: number | undefined, outcome: ArtifactOutcome, nowMs: number): RoutingModelStatus {
+  const ready: ObservedCondition = { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message };
+  const artifactSha256 = outcome.ok ? outcome.sha256 : previous?.artifactSha256;
+  return {
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    conditions: mergeConditions(previous?.conditions, [ready], generation, nowMs),
+    ...(artifactSha256 === undefined ? {} : { artifactSha256 }),
+    // Written by the training pipeline, not by the operator: kept as found.
+    ...(previous?.evaluation ? { evaluation: previous.evaluation } : {}),
+  };
+}
+
+export interface RoutingModelReconcilerDeps {
+  client: KubeClient;
+  writer: ObjectWriter;
+  routingModels: Informer<RoutingModelObject>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export function routingModelReconciler(deps: RoutingModelReconcilerDeps): Reconcile {
+  const clock = deps.clock ?? realClock;
+  return async (key, ctx) => {
+    const rm = deps.routingModels.get(key);
+    if (!rm || rm.metadata?.deletionTimestamp) return;
+    const namespace = rm.metadata?.namespace ?? '';
+    const name = rm.metadata?.name ?? '';
+    // A referenced ConfigMap belongs to the user and is not cached: read it (only in that case).
+    const spec = rm.spec as { artifact?: { configMapRef?: { name?: string } } } | undefined;
+    let referenced: ConfigMapLike | undefined;
+    const refName = spec?.artifact?.configMapRef?.name;
+    if (refName) {
+      try {
+        referenced = await deps.client.request<ConfigMapLike>('GET', objectPath(resourceRef(KINDS.configMap, namespace), refName), { signal: ctx.signal });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    const outcome = planArtifact(rm, referenced);
+    if (outcome.ok && outcome.configMap) await deps.writer.apply(outcome.configMap, ctx.signal);
+    else if (outcome.ok) await deps.writer.deleteOwned(KINDS.configMap, namespace, artifactConfigMapName(name), rm.metadata?.uid ?? '', ctx.signal);
+    await deps.writer.writeStatus(KINDS.routingModel, rm, (current) => routingModelStatus(current.status, current.metadata?.generation, outcome, clock.now()), { signal: ctx.signal });
+    if (!outcome.ok && outcome.retry) throw new ReferenceNotReadyError(outcome.reason, outcome.message);
+  };
+}

@@ -1,0 +1,71 @@
+// GatewayConfig spec -> the runtime config the data plane reads from the <name>-runtime
+// ConfigMap. Pure: the same spec always renders the same text and hash.
+import { configHash, formatFieldErrors, RuntimeConfig, validate, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
+
+/** The ConfigMap key holding the config (JSON, which the data plane's YAML parser reads). */
+export const CONFIG_KEY = 'config.json';
+/** The apiserver rejects a ConfigMap whose keys and values add up to more than 1 MiB. */
+export const CONFIG_MAP_LIMIT_BYTES = 1024 * 1024;
+
+export class RenderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RenderError';
+  }
+}
+
+/** Maps a GatewayConfig spec onto the runtime config schema and validates it. Credentials stay
+ *  Secret key references; fields the data plane does not read yet (shedding, shutdown, telemetry,
+ *  audit, the routing model, the workload) are not part of the runtime config. */
+export function renderRuntimeConfig(spec: GatewayConfigSpec): RuntimeConfig {
+  const input: RuntimeConfigInput = {
+    models: spec.models.map((m) => ({
+      name: m.name,
+      deployments: m.deployments.map((d) => ({
+        name: d.name,
+        provider: d.provider,
+        model: d.model,
+        baseUrl: d.baseUrl,
+        ...(d.apiVersion === undefined ? {} : { apiVersion: d.apiVersion }),
+        ...(d.credentials === undefined ? {} : { credentials: { secretKeyRef: { name: d.credentials.secretKeyRef.name, key: d.credentials.secretKeyRef.key } } }),
+        weight: d.weight,
+        ...(d.limits === undefined ? {} : { limits: d.limits }),
+        ...(d.pricing === undefined ? {} : { pricing: d.pricing }),
+        ...(d.contextWindow === undefined ? {} : { contextWindow: d.contextWindow }),
+        ...(d.headers === undefined ? {} : { headers: d.headers }),
+      })),
+      ...(m.strategy === undefined ? {} : { strategy: m.strategy }),
+      fallbacks: m.fallbacks,
+    })),
+    routing: { strategy: spec.routing.strategy },
+    timeouts: spec.timeouts,
+    retries: spec.retries,
+    cooldown: spec.cooldown,
+    auth: {
+      ...(spec.auth.masterKey === undefined ? {} : { masterKey: { secretKeyRef: { name: spec.auth.masterKey.secretKeyRef.name, key: spec.auth.masterKey.secretKeyRef.key } } }),
+      clientKeys: spec.auth.clientKeys.map((k) => ({ name: k.name, sha256: k.sha256, models: k.models })),
+    },
+    server: { maxBodyBytes: spec.limits.maxBodyBytes },
+  };
+  const result = validate(RuntimeConfig, input);
+  if (!result.ok) throw new RenderError(formatFieldErrors(result.errors, 'rendered runtime config'));
+  return result.value;
+}
+
+export interface RenderedConfig {
+  config: RuntimeConfig;
+  /** The ConfigMap value: what the data plane parses. */
+  text: string;
+  /** configHash of the config as the data plane will parse it from `text`. */
+  hash: string;
+  /** Bytes the ConfigMap's data adds up to (keys and values), as the apiserver counts them. */
+  bytes: number;
+}
+
+export function renderConfigText(spec: GatewayConfigSpec): RenderedConfig {
+  const config = renderRuntimeConfig(spec);
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  // Hash what the data plane will see: the text parsed and validated again (defaults included).
+  const hash = configHash(RuntimeConfig.parse(JSON.parse(text)));
+  return { config, text, hash, bytes: Buffer.byteLength(CONFIG_KEY) + Buffer.byteLength(text) };
+}
