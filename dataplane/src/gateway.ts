@@ -2,7 +2,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { FileConfigSource } from './config/file-source.js';
+import { FileConfigSource, type ConfigSource, type FileSourceHooks } from './config/file-source.js';
+import type { KubeSourceOptions } from './config/kube-source.js';
 import { createAdminServer } from './http/admin-server.js';
 import { createApiServer } from './http/api-server.js';
 import { closeAgents } from './pipeline/upstream.js';
@@ -10,7 +11,10 @@ import { HealthRegistry } from './routing/health.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 
 export interface GatewayOptions {
-  configPath: string;
+  /** File source: a YAML or JSON runtime config. Exactly one of configPath and configMap. */
+  configPath?: string;
+  /** Kubernetes source: watch this ConfigMap (and the Secrets it references) through the API. */
+  configMap?: Omit<KubeSourceOptions, 'env' | 'log'>;
   port: number;
   adminPort: number;
   host?: string;
@@ -21,7 +25,7 @@ export interface GatewayOptions {
 export interface RunningGateway {
   url: string;
   adminUrl: string;
-  config: FileConfigSource;
+  config: ConfigSource;
   metrics: GatewayMetrics;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes. */
   close(drainMs?: number): Promise<void>;
@@ -39,20 +43,27 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.log ?? pino({ base: undefined }, pino.destination({ dest: 1, sync: false }));
   const metrics = new GatewayMetrics();
   const health = new HealthRegistry();
-  const config = await FileConfigSource.start(
-    options.configPath,
-    { env: options.env ?? process.env },
-    {
-      onReload(result, state, error) {
-        metrics.reloads.inc({ result });
-        if (result === 'rejected') log.error({ configHash: state.hash, error }, 'config update rejected; keeping the last good config');
-        else if (result === 'applied') {
-          health.retain(new Set([...state.models.values()].flatMap((m) => m.deployments.map((d) => d.name))));
-          log.info({ configHash: state.hash }, 'config applied');
-        }
-      },
+  const hooks: FileSourceHooks = {
+    onReload(result, state, error) {
+      metrics.reloads.inc({ result });
+      if (result === 'rejected') log.error({ configHash: state.hash, error }, 'config update rejected; keeping the last good config');
+      else if (result === 'applied') {
+        health.retain(new Set([...state.models.values()].flatMap((m) => m.deployments.map((d) => d.name))));
+        log.info({ configHash: state.hash }, 'config applied');
+      }
     },
-  );
+  };
+  const env = options.env ?? process.env;
+  let config: ConfigSource;
+  if (options.configMap) {
+    // Loaded on demand: the Kubernetes client is only needed by the Kubernetes source.
+    const { KubeConfigSource } = await import('./config/kube-source.js');
+    config = await KubeConfigSource.start({ ...options.configMap, env, log }, hooks);
+  } else if (options.configPath !== undefined) {
+    config = await FileConfigSource.start(options.configPath, { env }, hooks);
+  } else {
+    throw new Error('startGateway: pass configPath or configMap');
+  }
   let accepting = true;
   const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now });
   const admin = createAdminServer({ config, metrics, ready: () => accepting });

@@ -1,14 +1,19 @@
 // The `switchboard` command line.
 import { parseArgs } from 'node:util';
-import { startGateway } from '../gateway.js';
+import { startGateway, type GatewayOptions } from '../gateway.js';
 import { mockCommand } from '../mock/command.js';
 
 const usage = `usage: switchboard <command> [options]
 
 commands:
   gateway --config FILE [--port N] [--admin-port N] [--host H]
+  gateway --configmap NAME [--namespace NS] [--kubeconfig PATH] [--port N] ...
       serve the OpenAI/Anthropic-compatible API on --port (default 8080) and
-      /healthz, /readyz, /metrics on --admin-port (default 9090)
+      /healthz, /readyz, /metrics on --admin-port (default 9090); the config
+      comes from a file, or from a ConfigMap watched through the Kubernetes API
+      (--namespace defaults to $POD_NAMESPACE, --kubeconfig to $KUBECONFIG or
+      the in-cluster service account; with $POD_NAME and $POD_NAMESPACE set the
+      applied config hash is written to the pod's annotations)
   mock [--port N] [--ttft-ms N] [--tokens-per-second N] [--fail-rate X] ...
       run the mock LLM provider (see: switchboard mock --help)
 `;
@@ -22,20 +27,44 @@ function port(value: string | undefined, flag: string, fallback: number): number
 
 class UsageError extends Error {}
 
+function configSource(values: { config?: string; configmap?: string; namespace?: string; kubeconfig?: string }): Pick<GatewayOptions, 'configPath' | 'configMap'> {
+  if (values.config !== undefined && values.configmap !== undefined) throw new UsageError('--config and --configmap: pass one of them, not both');
+  if (values.configmap === undefined) {
+    if (values.namespace !== undefined || values.kubeconfig !== undefined) throw new UsageError('--namespace and --kubeconfig: only with --configmap');
+    if (!values.config) throw new UsageError('--config: required (path to a YAML or JSON runtime config), or --configmap NAME');
+    return { configPath: values.config };
+  }
+  if (!values.configmap) throw new UsageError('--configmap: got ""; expected a ConfigMap name');
+  const namespace = values.namespace ?? process.env.POD_NAMESPACE;
+  if (!namespace) throw new UsageError('--namespace: required with --configmap when POD_NAMESPACE is not set');
+  const podName = process.env.POD_NAME;
+  const podNamespace = process.env.POD_NAMESPACE ?? namespace;
+  return {
+    configMap: {
+      name: values.configmap,
+      namespace,
+      ...(values.kubeconfig === undefined ? {} : { kubeconfigPath: values.kubeconfig }),
+      ...(podName ? { pod: { name: podName, namespace: podNamespace } } : {}),
+    },
+  };
+}
+
 async function gatewayCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       config: { type: 'string', short: 'c' },
+      configmap: { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+      kubeconfig: { type: 'string' },
       port: { type: 'string', short: 'p' },
       'admin-port': { type: 'string' },
       host: { type: 'string' },
     },
     strict: true,
   });
-  if (!values.config) throw new UsageError('--config: required (path to a YAML or JSON runtime config)');
   const gateway = await startGateway({
-    configPath: values.config,
+    ...configSource(values),
     port: port(values.port, 'port', 8080),
     adminPort: port(values['admin-port'], 'admin-port', 9090),
     host: values.host ?? '127.0.0.1',
