@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { pino } from 'pino';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import { startGateway, type RunningGateway } from '../../dataplane/src/gateway.js';
+import { KubeConfigSource } from '../../dataplane/src/config/kube-source.js';
 import type { MockServer } from '../../dataplane/src/mock/server.js';
 import { credentialFingerprint, MASTER_KEY, metricValue, mockStats, readiness, startTestMock, waitFor } from '../support/stack.js';
 import { configMap, kubectlOf, liveConfig, percentile, pod, podAnnotation, secret, SECRET, type Kubectl } from './support.js';
@@ -176,5 +177,29 @@ describe('Kubernetes config source', () => {
       return r.deployment === 'live-after-restart' ? r : undefined;
     }, 30_000);
     await waitFor('the pod annotation after the restart', async () => ((await podAnnotation(kubectl, NS, POD)) === after.hash ? true : undefined), 30_000);
+  }, TIMEOUT);
+});
+
+describe('applied-hash report', () => {
+  it('retries with backoff until its Pod exists, without holding up the config', async () => {
+    const source = await KubeConfigSource.start({
+      name: CM,
+      namespace: NS,
+      kubeconfigPath: cluster.kubeconfigPath,
+      pod: { namespace: NS, name: 'late-0' },
+      env: { SWITCHBOARD_MASTER_KEY: MASTER_KEY },
+    });
+    try {
+      const hash = source.current().hash;
+      const failing = await waitFor('a failed report', async () => source.status().appliedHash?.lastError);
+      expect(failing).toContain('404');
+      expect(source.status().appliedHash?.pending).toBe(hash);
+
+      await kubectl(['apply', '-f', '-'], pod(NS, 'late-0'));
+      await waitFor('the annotation on the late Pod', async () => ((await podAnnotation(kubectl, NS, 'late-0')) === hash ? true : undefined), 20_000);
+      expect(source.status().appliedHash).toEqual({ reported: hash, pending: undefined, lastError: undefined });
+    } finally {
+      await source.stop();
+    }
   }, TIMEOUT);
 });
