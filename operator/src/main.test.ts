@@ -18,6 +18,9 @@ describe('parseFlags', () => {
       leaderElect: true,
       leaseNamespace: undefined,
       leaseName: 'switchboard-operator',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
       identity: undefined,
       workers: 2,
       logLevel: 'info',
@@ -27,6 +30,11 @@ describe('parseFlags', () => {
   it('accepts --flag value and --flag=value', () => {
     const flags = parse(['--kubeconfig=/k', '--namespace', 'team-a', '--metrics-port=0', '--lease-name', 'op.lock', '--identity', 'pod-1', '--workers', '4']);
     expect(flags).toMatchObject({ kubeconfig: '/k', namespace: 'team-a', metricsPort: 0, leaseName: 'op.lock', identity: 'pod-1', workers: 4 });
+  });
+
+  it('reads lease timings as durations', () => {
+    const flags = parse(['--leader-elect-lease-duration', '1m', '--leader-elect-renew-deadline=30s', '--leader-elect-retry-period', '500ms']);
+    expect(flags).toMatchObject({ leaseDurationMs: 60_000, renewDeadlineMs: 30_000, retryPeriodMs: 500 });
   });
 
   it.each([
@@ -52,6 +60,9 @@ describe('parseFlags', () => {
     [['--lease-name', 'Upper'], '--lease-name must be a Lease name'],
     [['--log-level', 'loud'], '--log-level must be one of'],
     [['--namespace='], '--namespace must not be empty'],
+    [['--leader-elect-renew-deadline', '10'], '--leader-elect-renew-deadline must be a duration such as 500ms, 10s or 1m, got "10"'],
+    [['--leader-elect-renew-deadline', '20s'], '--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline'],
+    [['--leader-elect-retry-period', '9s'], '--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period'],
   ])('%j is rejected: %s', (args, message) => {
     expect(() => parse(args)).toThrow(UsageError);
     expect(() => parse(args)).toThrow(message);

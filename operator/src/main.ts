@@ -35,6 +35,11 @@ Options:
   --lease-namespace NS        namespace of the Lease (default: --namespace, else $POD_NAMESPACE,
                               else the pod's service-account namespace, else "default")
   --lease-name NAME           name of the Lease (default switchboard-operator)
+  --leader-elect-lease-duration D   how long a lease is valid without renewal (default 15s)
+  --leader-elect-renew-deadline D   the leader gives up (and exits 1) when it cannot renew for
+                                    this long, e.g. while the apiserver is down (default 10s)
+  --leader-elect-retry-period D     between acquire attempts and renewals (default 2s)
+                              (D: a duration such as 500ms, 10s or 1m)
   --identity ID               this replica's identity in the Lease (default: $POD_NAME, else
                               hostname_random)
   --workers N                 concurrent reconciles per controller (default 2)
@@ -51,6 +56,9 @@ export interface OperatorFlags {
   leaderElect: boolean;
   leaseNamespace: string | undefined;
   leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   identity: string | undefined;
   workers: number;
   logLevel: string;
@@ -79,6 +87,9 @@ const FLAGS: Record<string, FlagKind> = {
   'leader-elect': 'boolean',
   'lease-namespace': 'string',
   'lease-name': 'string',
+  'leader-elect-lease-duration': 'string',
+  'leader-elect-renew-deadline': 'string',
+  'leader-elect-retry-period': 'string',
   identity: 'string',
   workers: 'string',
   'log-level': 'string',
@@ -96,6 +107,15 @@ function parseInteger(flag: string, value: string, min: number, max: number): nu
     throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return Number(value);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+  const ms = m ? Number(m[1]) * UNIT_MS[m[2]!]! : Number.NaN;
+  if (!(ms >= 1)) throw new UsageError(`--${flag} must be a duration such as 500ms, 10s or 1m, got "${value}"`);
+  return ms;
 }
 
 function checkName(flag: string, value: string, pattern: RegExp, what: string): string {
@@ -152,6 +172,12 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(`${values.has('log-level') ? '--log-level' : 'LOG_LEVEL'} must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const leaseDurationMs = parseDuration('leader-elect-lease-duration', str('leader-elect-lease-duration') ?? '15s');
+  const renewDeadlineMs = parseDuration('leader-elect-renew-deadline', str('leader-elect-renew-deadline') ?? '10s');
+  const retryPeriodMs = parseDuration('leader-elect-retry-period', str('leader-elect-retry-period') ?? '2s');
+  if (!(leaseDurationMs > renewDeadlineMs)) throw new UsageError('--leader-elect-lease-duration must be greater than --leader-elect-renew-deadline');
+  // The elector jitters retries by up to 20 %.
+  if (!(renewDeadlineMs > retryPeriodMs * 1.2)) throw new UsageError('--leader-elect-renew-deadline must be greater than 1.2 × --leader-elect-retry-period');
   return {
     kubeconfig: str('kubeconfig'),
     namespace,
@@ -161,6 +187,9 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     leaderElect: (values.get('leader-elect') as boolean | undefined) ?? true,
     leaseNamespace,
     leaseName,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
     identity,
     workers: parseInteger('workers', str('workers') ?? '2', 1, 64),
     logLevel,
@@ -208,6 +237,13 @@ export function describeRequest(method: Method, path: string, options: { watch?:
  *  apiserver (the benchmark's request count and the no-writes-in-steady-state check use it). */
 export class CountingKubeClient extends KubeClient {
   private counter: Counter<'verb' | 'resource' | 'code'> | undefined;
+  private log: Logger | undefined;
+
+  /** Logs every write (lease renewals aside) at debug level: what the operator changed, and when. */
+  logWritesTo(log: Logger): this {
+    this.log = log;
+    return this;
+  }
 
   countInto(registry: Registry): this {
     this.counter = new Counter({
@@ -221,14 +257,16 @@ export class CountingKubeClient extends KubeClient {
 
   override async request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
     const labels = describeRequest(method, path, { contentType: options.contentType });
+    let code = '2xx';
     try {
-      const result = await super.request<T>(method, path, options);
-      this.counter?.inc({ ...labels, code: '2xx' });
-      return result;
+      return await super.request<T>(method, path, options);
     } catch (err) {
       const status = (err as { status?: unknown }).status;
-      this.counter?.inc({ ...labels, code: typeof status === 'number' ? String(status) : 'error' });
+      code = typeof status === 'number' ? String(status) : 'error';
       throw err;
+    } finally {
+      this.counter?.inc({ ...labels, code });
+      if (method !== 'GET' && labels.resource !== 'leases') this.log?.debug({ verb: labels.verb, resource: labels.resource, path, code }, 'api write');
     }
   }
 
@@ -267,7 +305,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
   let client: CountingKubeClient;
   try {
     const kube = flags.kubeconfig ? KubeClient.fromFile(flags.kubeconfig) : KubeClient.fromDefault();
-    client = new CountingKubeClient(kube.config);
+    client = new CountingKubeClient(kube.config).logWritesTo(log);
     void client.server; // fails here, not in the first request, if the kubeconfig has no cluster
   } catch (err) {
     log.error({ kubeconfig: flags.kubeconfig ?? env.KUBECONFIG, err: errorMessage(err) }, 'cannot load the kubeconfig');
@@ -284,7 +322,15 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     host: flags.metricsBindAddress,
     registry,
     logger: log,
-    leaderElection: flags.leaderElect ? { lease: kubeLeaseClient(client, leaseNamespace, flags.leaseName), identity } : false,
+    leaderElection: flags.leaderElect
+      ? {
+          lease: kubeLeaseClient(client, leaseNamespace, flags.leaseName),
+          identity,
+          leaseDurationMs: flags.leaseDurationMs,
+          renewDeadlineMs: flags.renewDeadlineMs,
+          retryPeriodMs: flags.retryPeriodMs,
+        }
+      : false,
   });
   setupControllers(manager, client, { namespace: flags.namespace, dataPlaneImage: flags.dataPlaneImage, logger: log, workers: flags.workers });
 
