@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import { configHash, GatewayConfigSpec, RuntimeConfig, type GatewayConfigSpecInput } from '@switchboard/crds';
+import { CONFIG_KEY, renderConfigText, renderRuntimeConfig } from './runtime-config.js';
+
+const spec = (input: GatewayConfigSpecInput): GatewayConfigSpec => GatewayConfigSpec.parse(input);
+
+const full: GatewayConfigSpecInput = {
+  models: [
+    {
+      name: 'smart',
+      strategy: 'lowest-latency',
+      fallbacks: ['fast'],
+      deployments: [
+        {
+          name: 'azure-4o',
+          provider: 'azure',
+          model: 'gpt-4o',
+          baseUrl: 'https://example.openai.azure.com/openai',
+          apiVersion: '2024-10-21',
+          credentials: { secretKeyRef: { name: 'azure', key: 'key' } },
+          weight: 2,
+          limits: { rpm: 100, tpm: 50_000 },
+          pricing: { inputPerMillion: 2.5, outputPerMillion: 10 },
+          contextWindow: 128_000,
+          headers: { 'x-team': 'search' },
+        },
+      ],
+    },
+    { name: 'fast', deployments: [{ name: 'local', provider: 'openai-compatible', model: 'llama', baseUrl: 'http://vllm:8000/v1' }] },
+  ],
+  routing: { strategy: 'least-inflight', routingModelRef: { name: 'picker' } },
+  limits: { maxBodyBytes: 1_000_000 },
+  timeouts: { connect: '2s', firstByte: '30s', total: '120s' },
+  retries: { maxAttempts: 3, backoff: '50ms', maxRetryAfter: '2s' },
+  cooldown: { failureThreshold: 5, duration: '10s' },
+  auth: { masterKey: { secretKeyRef: { name: 'gw', key: 'master' } }, clientKeys: [{ name: 'team-a', sha256: 'a'.repeat(64), models: ['fast'] }] },
+  shedding: { maxConcurrency: 10 },
+  shutdown: { drainDelay: '3s', maxStreamDuration: '60s' },
+  workload: { replicas: 3 },
+};
+
+describe('renderRuntimeConfig', () => {
+  it('maps every runtime field of the spec', () => {
+    expect(renderRuntimeConfig(spec(full))).toEqual({
+      models: [
+        {
+          name: 'smart',
+          strategy: 'lowest-latency',
+          fallbacks: ['fast'],
+          deployments: [
+            {
+              name: 'azure-4o',
+              provider: 'azure',
+              model: 'gpt-4o',
+              baseUrl: 'https://example.openai.azure.com/openai',
+              apiVersion: '2024-10-21',
+              credentials: { secretKeyRef: { name: 'azure', key: 'key' } },
+              weight: 2,
+              limits: { rpm: 100, tpm: 50_000 },
+              pricing: { inputPerMillion: 2.5, outputPerMillion: 10 },
+              contextWindow: 128_000,
+              headers: { 'x-team': 'search' },
+            },
+          ],
+        },
+        { name: 'fast', fallbacks: [], deployments: [{ name: 'local', provider: 'openai-compatible', model: 'llama', baseUrl: 'http://vllm:8000/v1', weight: 1 }] },
+      ],
+      routing: { strategy: 'least-inflight' },
+      timeouts: { connect: '2s', firstByte: '30s', total: '120s' },
+      retries: { maxAttempts: 3, backoff: '50ms', maxRetryAfter: '2s' },
+      cooldown: { failureThreshold: 5, duration: '10s' },
+      auth: { masterKey: { secretKeyRef: { name: 'gw', key: 'master' } }, clientKeys: [{ name: 'team-a', sha256: 'a'.repeat(64), models: ['fast'] }] },
+      server: { maxBodyBytes: 1_000_000 },
+    });
+  });
+
+  it('fills the documented defaults and leaves absent optional fields out', () => {
+    const config = renderRuntimeConfig(spec({ models: [{ name: 'm', deployments: [{ name: 'd', provider: 'openai', model: 'x', baseUrl: 'https://a/v1' }] }] }));
+    expect(config.models[0]!.deployments[0]).toEqual({ name: 'd', provider: 'openai', model: 'x', baseUrl: 'https://a/v1', weight: 1 });
+    expect(config.models[0]).not.toHaveProperty('strategy');
+    expect(config.auth).toEqual({ clientKeys: [] });
+    expect(config.server.maxBodyBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it('hashes what the data plane parses from the ConfigMap text', () => {
+    const rendered = renderConfigText(spec(full));
+    expect(rendered.hash).toBe(configHash(RuntimeConfig.parse(JSON.parse(rendered.text))));
+    expect(rendered.hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(rendered.bytes).toBe(Buffer.byteLength(rendered.text) + CONFIG_KEY.length);
+    expect(renderConfigText(spec(full))).toEqual(rendered);
+  });
+
+  it('changes the hash when a runtime field changes, not when a workload field does', () => {
+    const base = renderConfigText(spec(full)).hash;
+    expect(renderConfigText(spec({ ...full, retries: { maxAttempts: 4 } })).hash).not.toBe(base);
+    expect(renderConfigText(spec({ ...full, workload: { replicas: 9 }, shutdown: { drainDelay: '1s' } })).hash).toBe(base);
+  });
+});
