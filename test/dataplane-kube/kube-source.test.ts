@@ -99,6 +99,61 @@ describe('Kubernetes config source', () => {
     expect(p99).toBeLessThan(1000);
   }, TIMEOUT);
 
+  it('serves every request under load across updates, each on one whole config', async () => {
+    // hash -> the deployment that config routes to; a request must come back from the deployment
+    // of the config hash it reports (no request mixes two configs).
+    const deploymentOf = new Map<string, string>();
+    const record = async (): Promise<void> => {
+      const r = await call();
+      if (r.hash && r.deployment) deploymentOf.set(r.hash, r.deployment);
+    };
+    await record();
+    let stop = false;
+    const failures: string[] = [];
+    const seen: Array<{ hash: string; deployment: string }> = [];
+    const worker = async (streamed: boolean): Promise<void> => {
+      while (!stop) {
+        try {
+          if (streamed) {
+            const { data, response } = await client.chat.completions.create({ model: 'live', messages: hi, stream: true }).withResponse();
+            let chunks = 0;
+            for await (const _chunk of data) chunks++;
+            if (chunks === 0) failures.push('empty stream');
+            seen.push({ hash: response.headers.get('x-switchboard-config-hash')!, deployment: response.headers.get('x-switchboard-deployment')! });
+          } else {
+            const r = await call();
+            if (r.status !== 200) failures.push(`status ${r.status}`);
+            seen.push({ hash: r.hash!, deployment: r.deployment! });
+          }
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    const started = performance.now();
+    const workers = [false, false, false, true, true].map((streamed) => worker(streamed));
+    for (let i = 1; i <= 10; i++) {
+      const name = `load-${i}`;
+      await applyConfig(liveConfig(mock, name));
+      await waitFor(`${name} to serve`, async () => {
+        const r = await call();
+        if (r.hash && r.deployment) deploymentOf.set(r.hash, r.deployment);
+        return r.deployment === name ? true : undefined;
+      }, 5_000, 5);
+    }
+    stop = true;
+    await Promise.all(workers);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`under load: ${seen.length} requests in ${seconds.toFixed(1)} s (${(seen.length / seconds).toFixed(0)}/s, 2 of 5 workers streaming) across 10 updates`);
+    expect(failures).toEqual([]);
+    expect(seen.length).toBeGreaterThan(100);
+    // Each config routes `live` to one deployment: every request reporting a hash came from it.
+    for (const r of seen) if (!deploymentOf.has(r.hash)) deploymentOf.set(r.hash, r.deployment);
+    const mixed = seen.filter((r) => deploymentOf.get(r.hash) !== r.deployment);
+    expect(mixed).toEqual([]);
+    expect(new Set(seen.map((r) => r.deployment)).size).toBeGreaterThan(5);
+  }, TIMEOUT);
+
   it('rejects an invalid ConfigMap, names the field, and keeps serving the last good config', async () => {
     const good = await readiness(gw.adminUrl);
     const before = await call();
