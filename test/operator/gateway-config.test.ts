@@ -82,6 +82,17 @@ describe('GatewayConfig reconciler on a real kube-apiserver', () => {
     ]);
     expect(pdb!.spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
 
+    // The apiserver's RBAC agrees: the data plane's service account reads only its own objects.
+    const can = async (...args: string[]): Promise<string> =>
+      (await op.cluster.kubectl(['auth', 'can-i', ...args, '-n', ns, '--as', `system:serviceaccount:${ns}:edge-gateway`])).stdout.trim();
+    expect(await can('watch', 'configmaps/edge-runtime')).toBe('yes');
+    expect(await can('get', 'secrets/openai')).toBe('yes');
+    expect(await can('patch', 'pods')).toBe('yes');
+    expect(await can('get', 'configmaps/other')).toBe('no');
+    expect(await can('get', 'secrets/other')).toBe('no');
+    expect(await can('list', 'secrets')).toBe('no');
+    expect(await can('delete', 'pods')).toBe('no');
+
     expect(gw.status).toMatchObject({ observedGeneration: 1, replicas: { total: 0, current: 0 } });
     expect(condition(gw, 'ConfigApplied')).toMatchObject({ status: 'False', reason: 'NoReadyReplicas', observedGeneration: 1 });
     expect(condition(gw, 'Degraded')).toMatchObject({ status: 'True', reason: 'ReplicasUnavailable' });

@@ -58,24 +58,22 @@ describe('desired data-plane workload', () => {
     });
   });
 
-  it('wires image, args, ports, downward-API env, probes, config volume and service account', () => {
+  it('wires image, args, ports, downward-API env, probes and service account', () => {
     const d = desiredDeployment(input());
     const c = containerOf(d);
     expect(c.image).toBe('img:1');
-    expect(c.args).toEqual(['gateway', '--config', '/etc/switchboard/config.json', '--host', '0.0.0.0', '--port', '8080', '--admin-port', '9090']);
+    expect(c.args).toEqual(['gateway', '--configmap', 'edge-runtime', '--host', '0.0.0.0', '--port', '8080', '--admin-port', '9090']);
     expect(c.ports).toEqual([
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'admin', containerPort: 9090, protocol: 'TCP' },
     ]);
-    expect(c.env).toEqual(
-      expect.arrayContaining([
-        { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
-        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
-      ]),
-    );
+    expect(c.env).toEqual([
+      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+    ]);
     expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'admin' } });
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } });
-    expect(podSpecOf(d)).toMatchObject({ serviceAccountName: 'edge-gateway', volumes: [{ name: 'config', configMap: { name: 'edge-runtime' } }, { name: 'tmp', emptyDir: {} }] });
+    expect(podSpecOf(d)).toMatchObject({ serviceAccountName: 'edge-gateway', volumes: [{ name: 'tmp', emptyDir: {} }] });
     expect(desiredDeployment(input({ workload: { replicas: 1, image: 'mine:2' } })).spec).toMatchObject({ template: { spec: { containers: [{ image: 'mine:2' }] } } });
   });
 

@@ -8,7 +8,6 @@ import { CONFIG_HASH_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, F
 
 export const API_PORT = 8080;
 export const ADMIN_PORT = 9090;
-export const CONFIG_DIR = '/etc/switchboard';
 /** UID/GID the data plane runs as (the distroless "nonroot" user). */
 export const RUN_AS_USER = 65532;
 /** Seconds added to preStop sleep + stream drain before the kubelet kills a pod. */
@@ -180,7 +179,9 @@ export function desiredDeployment(input: WorkloadInput): Manifest {
   const container = {
     name: 'gateway',
     image: workload.image ?? input.dataPlaneImage,
-    args: ['gateway', '--config', `${CONFIG_DIR}/${CONFIG_KEY}`, '--host', '0.0.0.0', '--port', String(API_PORT), '--admin-port', String(ADMIN_PORT)],
+    // The data plane watches its ConfigMap through the API (no volume: kubelet sync lags up to a
+    // minute) in POD_NAMESPACE, and writes the applied hash onto POD_NAME.
+    args: ['gateway', '--configmap', runtimeConfigMapName(gateway), '--host', '0.0.0.0', '--port', String(API_PORT), '--admin-port', String(ADMIN_PORT)],
     ports: [
       { name: 'http', containerPort: API_PORT, protocol: 'TCP' },
       { name: 'admin', containerPort: ADMIN_PORT, protocol: 'TCP' },
@@ -188,8 +189,6 @@ export function desiredDeployment(input: WorkloadInput): Manifest {
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
-      { name: 'SWITCHBOARD_GATEWAY', value: gateway },
-      { name: 'SWITCHBOARD_CONFIGMAP', value: runtimeConfigMapName(gateway) },
     ],
     readinessProbe: { httpGet: { path: '/readyz', port: 'admin' }, periodSeconds: 5, failureThreshold: 2 },
     livenessProbe: { httpGet: { path: '/healthz', port: 'admin' }, periodSeconds: 10, failureThreshold: 3 },
@@ -205,10 +204,7 @@ export function desiredDeployment(input: WorkloadInput): Manifest {
       seccompProfile: { type: 'RuntimeDefault' },
     },
     ...(timing.preStopSleepSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: timing.preStopSleepSeconds } } } } : {}),
-    volumeMounts: [
-      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-      { name: 'tmp', mountPath: '/tmp' },
-    ],
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
   return stamped({
     apiVersion: KINDS.deployment.apiVersion,
@@ -228,10 +224,7 @@ export function desiredDeployment(input: WorkloadInput): Manifest {
           terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
           securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [container],
-          volumes: [
-            { name: 'config', configMap: { name: runtimeConfigMapName(gateway), items: [{ key: CONFIG_KEY, path: CONFIG_KEY }] } },
-            { name: 'tmp', emptyDir: {} },
-          ],
+          volumes: [{ name: 'tmp', emptyDir: {} }],
         },
       },
     },
@@ -255,7 +248,7 @@ export function desiredPodDisruptionBudget(input: WorkloadInput): Manifest | und
   });
 }
 
-/** Every object the gateway needs, in apply order (the ConfigMap the pods mount comes first). */
+/** Every object the gateway needs, in apply order (the ConfigMap the pods read comes first). */
 export function desiredWorkload(input: WorkloadInput): { apply: Manifest[]; absent: Array<{ kind: typeof KINDS.podDisruptionBudget; name: string }> } {
   const pdb = desiredPodDisruptionBudget(input);
   const name = workloadName(input.owner.metadata?.name ?? '');
