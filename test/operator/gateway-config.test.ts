@@ -120,6 +120,14 @@ describe('GatewayConfig reconciler on a real kube-apiserver', () => {
     expect(condition(after, 'Ready')?.lastTransitionTime).toBe(condition(before, 'Ready')?.lastTransitionTime);
   }, TIMEOUT);
 
+  it('repairs an owned object that someone deletes or edits', async () => {
+    const ns = 'gw-apply';
+    await op.kubectl(['delete', 'service', 'edge-gateway', '-n', ns]);
+    await waitFor('the Service re-created', () => op.get(paths.service(ns, 'edge-gateway')));
+    await op.kubectl(['patch', 'deployment', 'edge-gateway', '-n', ns, '--type=merge', '-p', '{"spec":{"replicas":7}}']);
+    await waitFor('replicas restored', async () => ((await op.get<Obj>(paths.deployment(ns, 'edge-gateway')))?.spec as { replicas?: number }).replicas === 2);
+  }, TIMEOUT);
+
   it('a missing Secret: conditions False naming it, nothing created; creating the Secret reconciles without touching the GatewayConfig', async () => {
     const ns = 'gw-missing';
     await op.apply(gatewayConfig(ns, 'late', { secret: 'not-yet' }));
