@@ -3,7 +3,7 @@
 // their readiness and applied-hash annotation, exactly as a kubelet and a data-plane pod would.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseConfigText } from '../../dataplane/src/config/load.js';
-import { configHash as dataPlaneConfigHash } from '../../dataplane/src/config/runtime-state.js';
+import { compileRuntimeState } from '../../dataplane/src/config/runtime-state.js';
 import type { KubeObject } from '../../operator/src/runtime/index.js';
 import {
   condition,
@@ -66,7 +66,9 @@ describe('GatewayConfig reconciler on a real kube-apiserver', () => {
     const parsed = parseConfigText(cm!.data!['config.json']!, 'edge-runtime');
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(dataPlaneConfigHash(parsed.config)).toBe(gw.status?.configHash);
+    // The hash the data plane reports once it compiled the config (Secrets resolved).
+    const state = compileRuntimeState(parsed.config, { env: {}, secrets: () => 'sk-resolved' });
+    expect(state.hash).toBe(gw.status?.configHash);
     expect(cm!.metadata?.annotations?.['switchboard.dev/config-hash']).toBe(gw.status?.configHash);
     expect(parsed.config.models[0]!.deployments[0]!.credentials).toEqual({ secretKeyRef: { name: 'openai', key: 'api-key' } });
     expect(cm!.data!['config.json']).not.toContain('sk-test');

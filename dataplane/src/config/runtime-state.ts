@@ -1,7 +1,7 @@
 // Compiles a validated RuntimeConfig into the immutable RuntimeState a request runs against.
 // Compilation resolves credentials and precomputes lookups; it fails as a whole (so a bad
 // update never replaces a good state) and never mutates a state once built.
-import { durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
+import { configHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
 import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { sha256Hex } from '../auth/key-hash.js';
@@ -57,10 +57,6 @@ export interface RuntimeState {
 export interface CompileContext {
   env: NodeJS.ProcessEnv;
   secrets?: SecretLookup;
-}
-
-export function configHash(config: RuntimeConfig): string {
-  return sha256Hex(JSON.stringify(config)).slice(0, 16);
 }
 
 function compileAuth(config: RuntimeConfig, ctx: CompileContext): AuthState {
