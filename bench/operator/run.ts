@@ -233,7 +233,8 @@ async function main(): Promise<void> {
   log('building (tsc -b)');
   await buildOperator();
   log('starting etcd + kube-apiserver');
-  const cluster = await startCluster();
+  // The harness's Service range (a /24) holds 254 ClusterIPs; every gateway has a Service.
+  const cluster = await startCluster({ apiserverArgs: ['--service-cluster-ip-range=10.0.0.0/16'] });
   const rows: Row[] = [];
   const details: string[] = [];
   let operator: OperatorProcess | undefined;
