@@ -234,7 +234,7 @@ async function main(): Promise<void> {
   await buildOperator();
   log('starting etcd + kube-apiserver');
   // The harness's Service range (a /24) holds 254 ClusterIPs; every gateway has a Service.
-  const cluster = await startCluster({ apiserverArgs: ['--service-cluster-ip-range=10.0.0.0/16'] });
+  const cluster = await startCluster();
   const rows: Row[] = [];
   const details: string[] = [];
   let operator: OperatorProcess | undefined;

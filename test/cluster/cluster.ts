@@ -105,7 +105,7 @@ interface State {
 }
 
 const ADMIN_USER = 'switchboard-admin';
-const SERVICE_CIDR = '10.0.0.0/24';
+const SERVICE_CIDR = '10.0.0.0/16';
 const SERVICE_IP = '10.0.0.1';
 
 export function defaultCacheDir(): string {
