@@ -1,0 +1,188 @@
+// The built-in featurizer: hashed word and character n-grams weighted by TF-IDF and
+// L2-normalised. Deterministic, needs no model files, and costs microseconds per query.
+import type { SparseVector } from './sparse.js';
+
+export interface HashedFeaturizerParams {
+  /** Number of hash buckets; a power of two. */
+  dim: number;
+  /** Word n-gram lengths, inclusive range [min, max]; [0, 0] turns words off. */
+  wordNgrams: [number, number];
+  /** Character n-gram lengths inside word boundaries, inclusive range; [0, 0] turns them off. */
+  charNgrams: [number, number];
+  /** Use 1 + ln(tf) instead of the raw count. */
+  sublinearTf: boolean;
+  /** Longest query prefix featurized, in UTF-16 code units; bounds the cost of huge prompts. */
+  maxChars: number;
+}
+
+export const defaultHashedParams: HashedFeaturizerParams = {
+  dim: 1 << 14,
+  wordNgrams: [1, 2],
+  charNgrams: [3, 5],
+  sublinearTf: true,
+  maxChars: 4096,
+};
+
+export interface Featurizer {
+  readonly type: string;
+  readonly dim: number;
+  featurize(text: string): SparseVector;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const NON_ASCII_WORD = /[\p{L}\p{N}]/u;
+
+function isWordChar(code: number, text: string, i: number): boolean {
+  if (code < 128) return (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 95;
+  return NON_ASCII_WORD.test(text[i]!);
+}
+
+function mix(h: number, code: number): number {
+  return Math.imul(h ^ code, FNV_PRIME);
+}
+
+/** Final avalanche (murmur3 fmix32) so nearby n-grams spread over the buckets. */
+function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export function validateHashedParams(p: HashedFeaturizerParams): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(p.dim) || p.dim < 2 || (p.dim & (p.dim - 1)) !== 0 || p.dim > 1 << 24) problems.push(`dim: got ${p.dim}; expected a power of two from 2 to 2^24`);
+  for (const [name, [lo, hi]] of [['wordNgrams', p.wordNgrams], ['charNgrams', p.charNgrams]] as const) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 0 || hi < lo || hi > 8 || (lo === 0 && hi !== 0)) problems.push(`${name}: got [${lo}, ${hi}]; expected [0, 0] or 1 <= min <= max <= 8`);
+  }
+  if (!Number.isInteger(p.maxChars) || p.maxChars < 1) problems.push(`maxChars: got ${p.maxChars}; expected a positive integer`);
+  if (problems.length > 0) throw new Error(`hashed featurizer: ${problems.join('; ')}`);
+}
+
+/**
+ * Counts hashed n-grams into a reusable dense scratch buffer, then weights them by IDF.
+ * Not re-entrant, which is fine on one JavaScript thread.
+ */
+export class HashedFeaturizer implements Featurizer {
+  readonly type = 'hashed';
+  readonly dim: number;
+  readonly params: HashedFeaturizerParams;
+  /** Inverse document frequency per bucket; all ones until fitted. */
+  readonly idf: Float32Array;
+  private readonly counts: Float32Array;
+  private touched: Int32Array;
+  private touchedCount = 0;
+  private readonly mask: number;
+
+  constructor(params: HashedFeaturizerParams = defaultHashedParams, idf?: Float32Array) {
+    validateHashedParams(params);
+    this.params = params;
+    this.dim = params.dim;
+    this.mask = params.dim - 1;
+    if (idf !== undefined && idf.length !== params.dim) throw new Error(`hashed featurizer: idf has ${idf.length} entries; expected dim = ${params.dim}`);
+    this.idf = idf ?? new Float32Array(params.dim).fill(1);
+    this.counts = new Float32Array(params.dim);
+    this.touched = new Int32Array(256);
+  }
+
+  /** Fits the IDF on a corpus (smoothed as in scikit-learn: ln((1+n)/(1+df)) + 1). */
+  static fit(texts: readonly string[], params: HashedFeaturizerParams = defaultHashedParams): HashedFeaturizer {
+    const featurizer = new HashedFeaturizer(params);
+    const df = new Float64Array(params.dim);
+    for (const text of texts) {
+      featurizer.count(text);
+      for (let i = 0; i < featurizer.touchedCount; i++) df[featurizer.touched[i]!]! += 1;
+      featurizer.clear();
+    }
+    const n = texts.length;
+    for (let j = 0; j < params.dim; j++) featurizer.idf[j] = Math.log((1 + n) / (1 + df[j]!)) + 1;
+    return featurizer;
+  }
+
+  featurize(text: string): SparseVector {
+    this.count(text);
+    const k = this.touchedCount;
+    const indices = this.touched.slice(0, k).sort();
+    const values = new Float32Array(k);
+    const sublinear = this.params.sublinearTf;
+    let norm = 0;
+    for (let i = 0; i < k; i++) {
+      const j = indices[i]!;
+      const tf = this.counts[j]!;
+      const v = (sublinear ? 1 + Math.log(tf) : tf) * this.idf[j]!;
+      values[i] = v;
+      norm += v * v;
+    }
+    this.clear();
+    if (norm > 0) {
+      const scale = 1 / Math.sqrt(norm);
+      for (let i = 0; i < k; i++) values[i]! *= scale;
+    }
+    return { indices, values };
+  }
+
+  private add(hash: number): void {
+    const j = finish(hash) & this.mask;
+    if (this.counts[j] === 0) {
+      if (this.touchedCount === this.touched.length) {
+        const grown = new Int32Array(this.touched.length * 2);
+        grown.set(this.touched);
+        this.touched = grown;
+      }
+      this.touched[this.touchedCount++] = j;
+    }
+    this.counts[j]! += 1;
+  }
+
+  private clear(): void {
+    for (let i = 0; i < this.touchedCount; i++) this.counts[this.touched[i]!] = 0;
+    this.touchedCount = 0;
+  }
+
+  private count(raw: string): void {
+    const text = (raw.length > this.params.maxChars ? raw.slice(0, this.params.maxChars) : raw).toLowerCase();
+    const [wordLo, wordHi] = this.params.wordNgrams;
+    const [charLo, charHi] = this.params.charNgrams;
+    // Hashes of the last few words, newest last, for word n-grams.
+    const recent = new Int32Array(Math.max(wordHi, 1));
+    let words = 0;
+    let i = 0;
+    const n = text.length;
+    while (i < n) {
+      if (!isWordChar(text.charCodeAt(i), text, i)) {
+        i++;
+        continue;
+      }
+      const start = i;
+      let h = FNV_OFFSET;
+      while (i < n && isWordChar(text.charCodeAt(i), text, i)) h = mix(h, text.charCodeAt(i++));
+      const end = i;
+      if (wordHi > 0) {
+        recent.copyWithin(0, 1);
+        recent[recent.length - 1] = h;
+        words++;
+        for (let len = wordLo; len <= wordHi && len <= words; len++) {
+          let g = mix(FNV_OFFSET, 0x57 + len); // namespace: word n-grams of this length
+          for (let w = recent.length - len; w < recent.length; w++) g = mix(mix(g, recent[w]! & 0xffff), recent[w]! >>> 16);
+          this.add(g);
+        }
+      }
+      if (charHi > 0) this.charGrams(text, start, end, charLo, charHi);
+    }
+  }
+
+  /** Character n-grams of " word " (padded with boundary marks), like scikit-learn's char_wb. */
+  private charGrams(text: string, start: number, end: number, lo: number, hi: number): void {
+    const padded = end - start + 2;
+    for (let len = lo; len <= hi; len++) {
+      if (len > padded) break;
+      for (let s = 0; s + len <= padded; s++) {
+        let g = mix(FNV_OFFSET, 0x43 + len); // namespace: char n-grams of this length
+        for (let c = s; c < s + len; c++) g = mix(g, c === 0 || c === padded - 1 ? 32 : text.charCodeAt(start + c - 1));
+        this.add(g);
+      }
+    }
+  }
+}
