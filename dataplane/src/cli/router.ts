@@ -1,0 +1,200 @@
+// `switchboard router train|eval|explain`: train a learned router, measure it, ask it why.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  ArtifactError,
+  DataError,
+  defaultLambda,
+  evaluate,
+  headKinds,
+  LearnedRouter,
+  parseExamples,
+  parseModels,
+  summarizeModels,
+  type DecisionPolicy,
+  type EvalReport,
+} from '../routing/learned/index.js';
+
+const USAGE = `usage: switchboard router <train|eval|explain> [options]
+
+  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed] [--seed N]
+          train a router on scored queries (JSON array or JSONL of {"question", "scores", "cost"?})
+          and write the artifact; prints its sha256 digest
+  eval    --model FILE --data FILE --models FILE [--json]
+          quality and cost of the router on scored queries against the best single model,
+          the per-query oracle and random choice, and its quality/cost curve over lambda
+  explain --model FILE --query TEXT [--lambda X | --threshold Q]
+          the decision for one query and the reasons for it
+`;
+
+export interface RouterCommandIo {
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+}
+
+class UsageError extends Error {}
+
+function required(value: string | undefined, flag: string, what: string): string {
+  if (value === undefined || value === '') throw new UsageError(`--${flag}: required (${what})`);
+  return value;
+}
+
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DataError(`--${flag} ${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function loadRouter(path: string): { router: LearnedRouter; digest: string } {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new DataError(`--model ${path}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return LearnedRouter.load(bytes);
+  } catch (error) {
+    throw new ArtifactError(`--model ${path}: ${(error as Error).message}`);
+  }
+}
+
+function numberFlag(value: string | undefined, flag: string, check: (n: number) => boolean, expected: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${flag}: got "${value}"; expected ${expected}`);
+  return n;
+}
+
+function train(args: string[], out: (text: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const kind = required(values.kind, 'kind', Object.keys(headKinds).join('|'));
+  if (headKinds[kind] === undefined) throw new UsageError(`--kind: got "${kind}"; expected one of ${Object.keys(headKinds).join(', ')}`);
+  const dataPath = required(values.data, 'data', 'scored queries, JSON array or JSONL');
+  const modelsPath = required(values.models, 'models', 'the candidate models with prices, models.json shape');
+  const outPath = required(values.out, 'out', 'where to write the artifact');
+  const featurizer = values.featurizer ?? 'hashed';
+  if (featurizer !== 'hashed') throw new UsageError(`--featurizer: got "${featurizer}"; this build supports only "hashed" (onnx:PATH and http:URL are not implemented yet)`);
+  const seed = numberFlag(values.seed, 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0') ?? 1;
+  const examples = parseExamples(readText(dataPath, 'data'), dataPath);
+  const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
+  const started = performance.now();
+  const router = LearnedRouter.train(examples, prices, { kind, seed });
+  const seconds = (performance.now() - started) / 1000;
+  const { bytes, digest } = router.encode();
+  writeFileSync(outPath, bytes);
+  out(`trained ${kind} router on ${examples.length} queries, ${router.models.length} models, in ${seconds.toFixed(1)} s\n`);
+  out(`wrote ${outPath} (${bytes.length} bytes) sha256:${digest}\n`);
+  return 0;
+}
+
+function pct(v: number): string {
+  return (100 * v).toFixed(1);
+}
+
+function evalText(report: EvalReport, perModel: ReturnType<typeof summarizeModels>, digest: string): string {
+  const lines = [`router sha256:${digest}, ${report.n} queries`, '', 'model                                   quality   cost'];
+  for (const [model, s] of Object.entries(perModel).sort((a, b) => b[1].quality - a[1].quality)) lines.push(`${model.padEnd(40)}${pct(s.quality).padStart(7)}  ${s.cost.toFixed(3).padStart(6)}`);
+  const r = report.router;
+  lines.push(
+    '',
+    `best single   ${report.best_single.model}: quality ${pct(report.best_single.quality)} at cost ${report.best_single.cost.toFixed(3)}`,
+    `oracle        quality ${pct(report.oracle.quality)} at cost ${report.oracle.cost.toFixed(3)}`,
+    `random        quality ${pct(report.random.quality)} at cost ${report.random.cost.toFixed(3)}`,
+    `router argmax quality ${pct(r.argmax.quality)} at cost ${r.argmax.cost.toFixed(3)}`,
+    `router reaches the best single quality at cost ${r.cost_at_best_single_quality === null ? 'never (not reached on the curve)' : r.cost_at_best_single_quality.toFixed(3)}`,
+    `router quality at the best single cost: ${pct(r.quality_at_best_single_cost)}`,
+    '',
+    'lambda      quality   cost',
+    ...r.curve.map((p) => `${String(p.lambda).padEnd(10)}${pct(p.quality).padStart(8)}  ${p.cost.toFixed(3).padStart(6)}`),
+  );
+  return lines.join('\n') + '\n';
+}
+
+function evalCommand(args: string[], out: (text: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { model: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, json: { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const modelPath = required(values.model, 'model', 'a router artifact from `switchboard router train`');
+  const dataPath = required(values.data, 'data', 'scored queries, JSON array or JSONL');
+  const modelsPath = required(values.models, 'models', 'the candidate models with prices, models.json shape');
+  const { router, digest } = loadRouter(modelPath);
+  const examples = parseExamples(readText(dataPath, 'data'), dataPath);
+  const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
+  const report = evaluate(router, examples, prices);
+  out(values.json === true ? JSON.stringify(report) + '\n' : evalText(report, summarizeModels(examples, prices), digest));
+  return 0;
+}
+
+function explain(args: string[], out: (text: string) => void): number {
+  const { values } = parseArgs({
+    args,
+    options: { model: { type: 'string' }, query: { type: 'string' }, lambda: { type: 'string' }, threshold: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const modelPath = required(values.model, 'model', 'a router artifact from `switchboard router train`');
+  if (values.query === undefined) throw new UsageError('--query: required (the text to route)');
+  if (values.lambda !== undefined && values.threshold !== undefined) throw new UsageError('--lambda and --threshold: pass one of them, not both');
+  const lambda = numberFlag(values.lambda, 'lambda', (n) => n >= 0, 'a number >= 0');
+  const threshold = numberFlag(values.threshold, 'threshold', (n) => n >= 0 && n <= 1, 'a quality from 0 to 1');
+  const policy: DecisionPolicy = threshold !== undefined ? { rule: 'threshold', quality: threshold } : { rule: 'willingness-to-pay', lambda: lambda ?? defaultLambda };
+  const { router, digest } = loadRouter(modelPath);
+  const started = performance.now();
+  const decision = router.route(values.query, { policy });
+  const micros = (performance.now() - started) * 1000;
+  const predicted = router.predict(values.query);
+  const lines = [
+    `route: ${decision.model}`,
+    `rule: ${decision.rule}`,
+    `reason: ${decision.reason}`,
+    `router: ${router.kind}, sha256:${digest}, decided in ${micros.toFixed(0)} µs`,
+    '',
+    'model                                   quality   cost   score',
+    ...router.models
+      .map((model, k) => ({ model, quality: predicted[k]!, cost: router.price(model) }))
+      .map((c) => ({ ...c, score: policy.rule === 'threshold' ? NaN : policy.lambda * c.quality - c.cost }))
+      .sort((a, b) => b.quality - a.quality)
+      .map((c) => `${(c.model === decision.model ? '* ' : '  ') + c.model.padEnd(38)}${c.quality.toFixed(3).padStart(7)}  ${c.cost.toFixed(3).padStart(6)}  ${Number.isNaN(c.score) ? '' : c.score.toFixed(3).padStart(6)}`),
+  ];
+  out(lines.join('\n') + '\n');
+  return 0;
+}
+
+export async function routerCommand(args: string[], io: RouterCommandIo = {}): Promise<number> {
+  const out = io.out ?? ((text: string) => void process.stdout.write(text));
+  const err = io.err ?? ((text: string) => void process.stderr.write(text));
+  const [sub, ...rest] = args;
+  try {
+    switch (sub) {
+      case 'train':
+        return train(rest, out);
+      case 'eval':
+        return evalCommand(rest, out);
+      case 'explain':
+        return explain(rest, out);
+      case '--help':
+      case '-h':
+      case 'help':
+        out(USAGE);
+        return 0;
+      default:
+        err(sub === undefined ? USAGE : `switchboard router: unknown subcommand "${sub}"\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    const isUsage = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true;
+    err(`switchboard router ${sub}: ${(error as Error).message}\n`);
+    return isUsage ? 2 : 1;
+  }
+}
