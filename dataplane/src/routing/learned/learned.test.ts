@@ -41,7 +41,10 @@ describe.each(['knn', 'linear'])('%s head', (kind) => {
     expect(math[k('coder')]!).toBeLessThan(0.3);
     expect(code[k('coder')]!).toBeGreaterThan(0.7);
     expect(code[k('mathy')]!).toBeLessThan(0.3);
-    for (const q of [...math, ...code]) expect(q).toBeGreaterThanOrEqual(0), expect(q).toBeLessThanOrEqual(1);
+    for (const q of [...math, ...code]) {
+      expect(q).toBeGreaterThanOrEqual(0);
+      expect(q).toBeLessThanOrEqual(1);
+    }
   });
 
   it('routes by topic when quality is worth the price and to the cheap model when it is not', () => {
