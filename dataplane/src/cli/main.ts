@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startGateway, type GatewayOptions } from '../gateway.js';
 import { mockCommand } from '../mock/command.js';
+import { routerCommand } from './router.js';
 
 const usage = `usage: switchboard <command> [options]
 
@@ -16,6 +17,8 @@ commands:
       applied config hash is written to the pod's annotations)
   mock [--port N] [--ttft-ms N] [--tokens-per-second N] [--fail-rate X] ...
       run the mock LLM provider (see: switchboard mock --help)
+  router train|eval|explain [options]
+      train, evaluate and explain a learned router (see: switchboard router --help)
 `;
 
 function port(value: string | undefined, flag: string, fallback: number): number {
@@ -89,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
         return await gatewayCommand(rest);
       case 'mock':
         return await mockCommand(rest);
+      case 'router':
+        return await routerCommand(rest);
       case undefined:
       case '--help':
       case '-h':
