@@ -264,7 +264,7 @@ export async function waitServing(ledger: ConfigLedger, gateways: ReadonlyArray<
     }
     if (done.size === gateways.length) break;
     if (performance.now() > deadline) throw new Error(`not every gateway serves ${hash} after ${timeoutMs} ms (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
   }
   return Math.max(...done.values());
 }
