@@ -18,9 +18,10 @@ export interface HashedFeaturizerParams {
 export const defaultHashedParams: HashedFeaturizerParams = {
   dim: 1 << 14,
   wordNgrams: [1, 2],
-  charNgrams: [3, 5],
+  charNgrams: [3, 4],
   sublinearTf: true,
-  maxChars: 4096,
+  // Longer prompts add latency but no routing accuracy in 5-fold cross-validation (docs/learned-routing.md).
+  maxChars: 1024,
 };
 
 export interface Featurizer {

@@ -14,7 +14,7 @@ export interface KnnParams {
   maxQueryTerms: number;
 }
 
-export const defaultKnnParams: KnnParams = { k: 40, power: 2, prior: 0.05, maxQueryTerms: 96 };
+export const defaultKnnParams: KnnParams = { k: 100, power: 2, prior: 0.05, maxQueryTerms: 96 };
 
 export function knnParams(raw: Record<string, unknown>): KnnParams {
   return {

@@ -11,7 +11,7 @@ export interface LinearParams {
   iterations: number;
 }
 
-export const defaultLinearParams: LinearParams = { alpha: 1, iterations: 60 };
+export const defaultLinearParams: LinearParams = { alpha: 10, iterations: 60 };
 
 export function linearParams(raw: Record<string, unknown>): LinearParams {
   return {
