@@ -177,12 +177,13 @@ export class HashedFeaturizer implements Featurizer {
   /** Character n-grams of " word " (padded with boundary marks), like scikit-learn's char_wb. */
   private charGrams(text: string, start: number, end: number, lo: number, hi: number): void {
     const padded = end - start + 2;
-    for (let len = lo; len <= hi; len++) {
-      if (len > padded) break;
-      for (let s = 0; s + len <= padded; s++) {
-        let g = mix(FNV_OFFSET, 0x43 + len); // namespace: char n-grams of this length
-        for (let c = s; c < s + len; c++) g = mix(g, c === 0 || c === padded - 1 ? 32 : text.charCodeAt(start + c - 1));
-        this.add(g);
+    // Grow each n-gram one character at a time from its start; emit it at every wanted length.
+    for (let s = 0; s + lo <= padded; s++) {
+      let g = FNV_OFFSET;
+      for (let c = s; c < s + hi && c < padded; c++) {
+        g = mix(g, c === 0 || c === padded - 1 ? 32 : text.charCodeAt(start + c - 1));
+        const len = c - s + 1;
+        if (len >= lo) this.add(mix(g, 0x43 + len)); // namespace: char n-grams of this length
       }
     }
   }
