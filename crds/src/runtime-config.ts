@@ -138,6 +138,18 @@ export const Server = z
   })
   .describe('HTTP server settings.');
 
+export const RuntimeShutdown = z
+  .strictObject({
+    drainDelay: Duration.default('5s').describe(
+      'After SIGTERM, how long the gateway keeps accepting connections (readiness already failing) so endpoint removal propagates before the listener closes.',
+    ),
+    maxStreamDuration: Duration.default('300s').describe(
+      'Drain deadline, measured from SIGTERM: in-flight requests and streams may finish until then; streams still open are ended with a final retryable error event.',
+    ),
+    heartbeat: Duration.default('15s').describe('An SSE comment (": keep-alive") is sent on a stream idle this long, so idle timeouts in front do not cut it.'),
+  })
+  .describe('Graceful shutdown and stream keep-alive.');
+
 export const RuntimeConfig = z
   .strictObject({
     models: z.array(Model).min(1).describe('Model aliases served by the gateway.'),
@@ -147,6 +159,7 @@ export const RuntimeConfig = z
     cooldown: Cooldown.default({ failureThreshold: 3, duration: '30s' }),
     auth: Auth.default({ clientKeys: [] }),
     server: Server.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+    shutdown: RuntimeShutdown.default({ drainDelay: '5s', maxStreamDuration: '300s', heartbeat: '15s' }),
   })
   .superRefine((config, ctx) => {
     const aliases = new Set<string>();

@@ -6,6 +6,7 @@ import { FileConfigSource, type ConfigSource, type FileSourceHooks } from './con
 import type { KubeSourceOptions } from './config/kube-source.js';
 import { createAdminServer } from './http/admin-server.js';
 import { createApiServer } from './http/api-server.js';
+import { GracefulShutdown, StreamRegistry } from './lifecycle/shutdown.js';
 import { closeAgents } from './pipeline/upstream.js';
 import { HealthRegistry } from './routing/health.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
@@ -29,7 +30,19 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes. */
   close(drainMs?: number): Promise<void>;
+  /**
+   * The SIGTERM sequence, timed by the config's `shutdown` section: readiness fails at once,
+   * connections are accepted for `drainDelay`, then the listener closes and in-flight work drains
+   * until `maxStreamDuration` (from now); streams still open then end with a final retryable
+   * event. Resolves when everything is closed. A second call skips to the deadline.
+   */
+  shutdown(): Promise<void>;
 }
+
+/** After the deadline: time for the final events to reach clients before sockets are destroyed. */
+const END_GRACE_MS = 1000;
+/** While draining, connections that finished a response are closed this often. */
+const IDLE_SWEEP_MS = 100;
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,8 +78,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw new Error('startGateway: pass configPath or configMap');
   }
   let accepting = true;
-  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now });
-  const admin = createAdminServer({ config, metrics, ready: () => accepting });
+  const streams = new StreamRegistry();
+  let sweep: NodeJS.Timeout | undefined;
+  const lifecycle = new GracefulShutdown({
+    stopAccepting() {
+      log.info({ streams: streams.size }, 'shutdown: listener closed; draining');
+      api.close(() => lifecycle.drained());
+      api.closeIdleConnections();
+      // Responses that began before the listener closed leave keep-alive sockets behind.
+      sweep = setInterval(() => api.closeIdleConnections(), IDLE_SWEEP_MS);
+    },
+    endStreams() {
+      log.info({ streams: streams.size }, 'shutdown: drain deadline; ending open streams');
+      streams.endAll();
+    },
+    forceClose() {
+      api.closeAllConnections();
+    },
+  });
+  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now, streams, closing: () => lifecycle.closing });
+  const admin = createAdminServer({ config, metrics, ready: () => accepting && !lifecycle.shuttingDown });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(api, options.port, host);
   const adminPort = await listen(admin, options.adminPort, host);
@@ -87,6 +118,22 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clearTimeout(timer);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       await closeAgents();
+    },
+    async shutdown() {
+      if (lifecycle.shuttingDown) {
+        lifecycle.expedite(END_GRACE_MS);
+        return lifecycle.stopped;
+      }
+      const { drainDelayMs, maxStreamDurationMs } = config.current().shutdown;
+      log.info({ drainDelayMs, maxStreamDurationMs, streams: streams.size }, 'shutdown: readiness failing; still accepting');
+      await lifecycle.begin({ drainDelayMs, maxStreamDurationMs, endGraceMs: END_GRACE_MS });
+      clearInterval(sweep);
+      config.close();
+      const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
+      admin.closeAllConnections();
+      await adminClosed;
+      await closeAgents();
+      log.info('shutdown: done');
     },
   };
 }

@@ -63,7 +63,9 @@ describe('switchboard gateway', () => {
 
   it('serves requests from a config file and stops cleanly on SIGTERM', async () => {
     const path = join(dir, 'good.json');
-    await writeFile(path, JSON.stringify(gatewayConfig([{ name: 'chat', deployments: [deployment(mock, 'cli-up', 'openai')] }])));
+    // No drain delay: this test checks a clean stop, test/shutdown checks the delay.
+    const config = gatewayConfig([{ name: 'chat', deployments: [deployment(mock, 'cli-up', 'openai')] }], { shutdown: { drainDelay: '0s' } });
+    await writeFile(path, JSON.stringify(config));
     const gateway = startCli(['gateway', '--config', path, '--port', '0', '--admin-port', '0'], {
       UPSTREAM_API_KEY: UPSTREAM_KEY,
       SWITCHBOARD_MASTER_KEY: MASTER_KEY,

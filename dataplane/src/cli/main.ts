@@ -73,10 +73,13 @@ async function gatewayCommand(args: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
   });
   await new Promise<void>((resolve) => {
+    // The first signal starts the graceful shutdown; a second one skips to the drain deadline.
     const stop = (): void => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      void gateway.close().then(resolve);
+      void gateway.shutdown().then(() => {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        resolve();
+      });
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -46,6 +46,7 @@ export interface RuntimeState {
   readonly retries: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxRetryAfterMs: number };
   readonly cooldown: { readonly failureThreshold: number; readonly durationMs: number };
   readonly maxBodyBytes: number;
+  readonly shutdown: { readonly drainDelayMs: number; readonly maxStreamDurationMs: number; readonly heartbeatMs: number };
   /** Precomputed body of GET /v1/models. */
   readonly modelListBody: string;
   /** Files holding credentials, watched so a rotated key applies without a restart. */
@@ -114,6 +115,11 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     },
     cooldown: { failureThreshold: config.cooldown.failureThreshold, durationMs: durationMs(config.cooldown.duration) },
     maxBodyBytes: config.server.maxBodyBytes,
+    shutdown: {
+      drainDelayMs: durationMs(config.shutdown.drainDelay),
+      maxStreamDurationMs: durationMs(config.shutdown.maxStreamDuration),
+      heartbeatMs: durationMs(config.shutdown.heartbeat),
+    },
     modelListBody: JSON.stringify({
       object: 'list',
       data: config.models.map((m) => ({ id: m.name, object: 'model', created, owned_by: 'switchboard' })),

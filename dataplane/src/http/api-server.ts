@@ -24,6 +24,8 @@ export interface ApiServerDeps extends DispatchDeps {
   config: ConfigSource;
   metrics: GatewayMetrics;
   log: Logger;
+  /** True once the listener is closed: responses carry `Connection: close`. */
+  closing?: () => boolean;
 }
 
 function requestIdOf(req: IncomingMessage): string {
@@ -88,6 +90,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
     const started = performance.now();
     const path = req.url?.split('?', 1)[0] ?? '/';
     const requestId = requestIdOf(req);
+    if (deps.closing?.()) res.setHeader('connection', 'close');
     if (req.method === 'GET' && path === '/v1/models') {
       sendJson(res, 200, deps.config.current().modelListBody, { 'x-request-id': requestId });
       return;

@@ -8,6 +8,7 @@ import { choose, ineligible, type Candidate, type SkipReason } from '../routing/
 import type { HealthRegistry } from '../routing/health.js';
 import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult } from './exchange.js';
+import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { agentFor, sendUpstream } from './upstream.js';
@@ -16,6 +17,8 @@ export interface DispatchDeps {
   health: HealthRegistry;
   random: () => number;
   now: () => number;
+  /** Open streams register here, so a shutdown can end them. */
+  streams?: StreamRegistry;
 }
 
 /** The operation and body the upstream gets for this client request. */
@@ -152,6 +155,9 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     clientModel: target.config.model,
     includeUsage: ex.includeUsage,
     hideUsageChunk: call.hideUsageChunk,
+    heartbeatMs: state.shutdown.heartbeatMs,
+    streams: deps.streams,
+    cancel: () => outcome.body.destroy(),
   });
   return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed };
 }

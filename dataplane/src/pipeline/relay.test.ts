@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ServerResponse } from 'node:http';
-import { relayStream, type StreamRelayOptions } from './relay.js';
+import { StreamRegistry } from '../lifecycle/shutdown.js';
+import { HEARTBEAT, relayStream, shutdownEvent, type StreamRelayOptions } from './relay.js';
 
 /** Collects what the relay writes to the client. */
 function fakeResponse(): { res: ServerResponse; body: () => string; writes: () => number } {
@@ -89,5 +90,58 @@ describe('stream relay', () => {
     const events = body().trim().split('\n\n');
     expect(events.at(-1)).toBe('data: [DONE]');
     expect(JSON.parse(events.at(-2)!.slice('data: '.length))).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+  });
+});
+
+describe('stream relay under shutdown', () => {
+  it('ends a registered stream with a final retryable event and [DONE] when the shutdown asks', async () => {
+    const { res, body } = fakeResponse();
+    const streams = new StreamRegistry();
+    let cancel: () => void = () => undefined;
+    // An upstream that goes quiet until it is cancelled.
+    const quiet: AsyncIterator<Buffer> = { next: () => new Promise((_resolve, reject) => (cancel = () => reject(new Error('destroyed')))) };
+    const relayed = relayStream(res, Buffer.from(content('a')), quiet, {}, {
+      upstreamWire: 'openai',
+      clientWire: 'openai',
+      translator: undefined,
+      clientModel: 'm',
+      includeUsage: false,
+      hideUsageChunk: false,
+      streams,
+      cancel: () => cancel(),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(streams.size).toBe(1);
+    streams.endAll();
+    const result = await relayed;
+    expect(result.completed).toBe(false);
+    expect(streams.size).toBe(0);
+    expect(body()).toBe(content('a') + shutdownEvent('openai'));
+    const events = body().split('\n\n').filter(Boolean);
+    expect(JSON.parse(events[1]!.slice('data: '.length))).toMatchObject({ error: { code: 'gateway_shutdown' } });
+    expect(events[2]).toBe('data: [DONE]');
+  });
+
+  it('tells Anthropic clients with an overloaded_error event', () => {
+    expect(shutdownEvent('anthropic')).toMatch(/^event: error\ndata: \{"type":"error","error":\{"type":"overloaded_error",/);
+  });
+
+  it('writes a heartbeat comment while the upstream is quiet', async () => {
+    const { res, body } = fakeResponse();
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    async function* slow(): AsyncGenerator<Buffer> {
+      await later(120);
+      yield Buffer.from(done);
+    }
+    await relayStream(res, Buffer.from(content('a')), slow(), {}, {
+      upstreamWire: 'openai',
+      clientWire: 'openai',
+      translator: undefined,
+      clientModel: 'm',
+      includeUsage: false,
+      hideUsageChunk: false,
+      heartbeatMs: 50,
+    });
+    expect(body()).toBe(content('a') + HEARTBEAT + HEARTBEAT + done);
   });
 });

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { SseParser } from '../sse/parser.js';
 import { formatSse } from '../sse/format.js';
+import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { usageFromText, usageTap } from '../providers/index.js';
 import type { JsonObject, SseEvent, Translator, Usage, Wire } from '../providers/types.js';
 
@@ -65,7 +66,16 @@ export interface StreamRelayOptions {
   includeUsage: boolean;
   /** True when the gateway added include_usage upstream and must hide the usage chunk. */
   hideUsageChunk: boolean;
+  /** An SSE comment is written when the stream was idle this long (0: no heartbeats). */
+  heartbeatMs?: number;
+  /** Where the stream registers so a shutdown can end it. */
+  streams?: StreamRegistry;
+  /** Stops reading the upstream (the shutdown ended the stream). */
+  cancel?: () => void;
 }
+
+/** The comment written on idle streams so idle timeouts in front (load balancers) do not cut them. */
+export const HEARTBEAT = ': keep-alive\n\n';
 
 /**
  * Relays an SSE stream whose first chunk has already been read (so the try can no longer be
@@ -82,7 +92,8 @@ export async function relayStream(
   headers: ResponseHeaders,
   opts: StreamRelayOptions,
 ): Promise<{ usage: Usage | undefined; completed: boolean }> {
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  // No connection header here: Node sends keep-alive, or the `close` a draining gateway has set.
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const parser = new SseParser();
   const tap = opts.translator ? undefined : usageTap(opts.upstreamWire);
   const translating = opts.translator?.stream(opts.clientModel, opts.includeUsage);
@@ -101,9 +112,27 @@ export async function relayStream(
     }
     return out;
   };
+  // Each write is whole events, so a heartbeat may go between any two writes.
+  const heartbeat =
+    opts.heartbeatMs !== undefined && opts.heartbeatMs > 0
+      ? setTimeout(function beat() {
+          if (!res.writableEnded && !res.destroyed && !res.writableNeedDrain) res.write(HEARTBEAT);
+          heartbeat!.refresh();
+        }, opts.heartbeatMs)
+      : undefined;
   const write = async (data: string | Buffer): Promise<void> => {
-    if (data.length > 0 && !res.write(data)) await once(res, 'drain');
+    if (data.length === 0) return;
+    heartbeat?.refresh();
+    if (!res.write(data)) await once(res, 'drain');
   };
+  let ending = false;
+  const unregister = opts.streams?.add({
+    end() {
+      if (ending) return;
+      ending = true;
+      opts.cancel?.();
+    },
+  });
   const relay = async (chunk: Buffer): Promise<void> => {
     const whole = endsEvent(chunk);
     if (!translating && atBoundary && whole && chunk.indexOf(marker) === -1 && !(opts.hideUsageChunk && chunk.indexOf(emptyChoices) !== -1)) {
@@ -117,11 +146,15 @@ export async function relayStream(
   let completed = false;
   try {
     await relay(first);
-    for (let next = await rest.next(); !next.done; next = await rest.next()) await relay(next.value);
+    for (let next = await rest.next(); !next.done && !ending; next = await rest.next()) await relay(next.value);
+    if (ending) throw new Error('gateway shutdown');
     await write(render(parser.end()) + (translating ? translating.end() : ''));
     completed = true;
   } catch (error) {
-    if (!res.destroyed) res.write(streamErrorEvent(opts.clientWire, error));
+    if (!res.destroyed) res.write(ending ? shutdownEvent(opts.clientWire) : streamErrorEvent(opts.clientWire, error));
+  } finally {
+    if (heartbeat) clearTimeout(heartbeat);
+    unregister?.();
   }
   res.end();
   return { usage: translating ? translating.usage() : tap!.usage(), completed };
@@ -135,6 +168,18 @@ export function streamErrorEvent(wire: Wire, error: unknown): string {
   }
   return (
     formatSse({ data: JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'stream_interrupted' } }) }) +
+    formatSse({ data: '[DONE]' })
+  );
+}
+
+/** The final event of a stream the gateway ends because it is shutting down: retry elsewhere. */
+export function shutdownEvent(wire: Wire): string {
+  const message = 'The gateway is shutting down and ended this stream; retry the request.';
+  if (wire === 'anthropic') {
+    return formatSse({ event: 'error', data: JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message } }) });
+  }
+  return (
+    formatSse({ data: JSON.stringify({ error: { message, type: 'api_error', param: null, code: 'gateway_shutdown' } }) }) +
     formatSse({ data: '[DONE]' })
   );
 }

@@ -71,6 +71,7 @@ describe('renderRuntimeConfig', () => {
       cooldown: { failureThreshold: 5, duration: '10s' },
       auth: { masterKey: { secretKeyRef: { name: 'gw', key: 'master' } }, clientKeys: [{ name: 'team-a', sha256: 'a'.repeat(64), models: ['fast'] }] },
       server: { maxBodyBytes: 1_000_000 },
+      shutdown: { drainDelay: '0s', maxStreamDuration: '60s', heartbeat: '15s' },
     });
   });
 
@@ -93,6 +94,8 @@ describe('renderRuntimeConfig', () => {
   it('changes the hash when a runtime field changes, not when a workload field does', () => {
     const base = renderConfigText(spec(full)).hash;
     expect(renderConfigText(spec({ ...full, retries: { maxAttempts: 4 } })).hash).not.toBe(base);
-    expect(renderConfigText(spec({ ...full, workload: { replicas: 9 }, shutdown: { drainDelay: '1s' } })).hash).toBe(base);
+    expect(renderConfigText(spec({ ...full, shutdown: { maxStreamDuration: '61s' } })).hash).not.toBe(base);
+    // drainDelay becomes the preStop sleep (a workload field): the data plane gets 0s.
+    expect(renderConfigText(spec({ ...full, workload: { replicas: 9 }, shutdown: { drainDelay: '1s', maxStreamDuration: '60s' } })).hash).toBe(base);
   });
 });

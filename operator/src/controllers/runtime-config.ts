@@ -15,7 +15,7 @@ export class RenderError extends Error {
 }
 
 /** Maps a GatewayConfig spec onto the runtime config schema and validates it. Credentials stay
- *  Secret key references; fields the data plane does not read yet (shedding, shutdown, telemetry,
+ *  Secret key references; fields the data plane does not read yet (shedding, telemetry,
  *  audit, the routing model, the workload) are not part of the runtime config. */
 export function renderRuntimeConfig(spec: GatewayConfigSpec): RuntimeConfig {
   const input: RuntimeConfigInput = {
@@ -46,6 +46,9 @@ export function renderRuntimeConfig(spec: GatewayConfigSpec): RuntimeConfig {
       clientKeys: spec.auth.clientKeys.map((k) => ({ name: k.name, sha256: k.sha256, models: k.models })),
     },
     server: { maxBodyBytes: spec.limits.maxBodyBytes },
+    // The Deployment's preStop sleep (drainDelay) already kept the pod serving while endpoints
+    // dropped it, so the data plane stops accepting at SIGTERM; the deadline counts from SIGTERM.
+    shutdown: { drainDelay: '0s', maxStreamDuration: spec.shutdown.maxStreamDuration },
   };
   const result = validate(RuntimeConfig, input);
   if (!result.ok) throw new RenderError(formatFieldErrors(result.errors, 'rendered runtime config'));
