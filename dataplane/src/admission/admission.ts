@@ -1,0 +1,178 @@
+// Admission in front of routing: an adaptive concurrency limit (gradient style) fed by time to
+// first byte and upstream overload signals, priority classes, and a bounded queue with a deadline.
+// Pure apart from the injected clock, so every decision is unit-tested. Not wired in yet.
+
+export type Priority = 'critical' | 'standard' | 'sheddable';
+const ORDER: readonly Priority[] = ['critical', 'standard', 'sheddable'];
+
+export interface AdmissionSettings {
+  initialLimit: number;
+  minLimit: number;
+  maxLimit: number;
+  /** Requests that may wait; beyond it the lowest-priority waiter (or the newcomer) is shed. */
+  maxQueue: number;
+  /** Longest wait in the queue before a shed. */
+  queueTimeoutMs: number;
+  /** Retry-After sent with a shed, in seconds. */
+  retryAfterSeconds: number;
+}
+
+export type ShedReason = 'queue_full' | 'queue_timeout' | 'sheddable_at_limit';
+
+export interface Permit {
+  /** Report how the request went: its time to first byte, or that the upstream said 429/5xx. */
+  release(outcome: { ttfbMs?: number; overloaded?: boolean }): void;
+}
+
+export type AdmissionDecision =
+  | { admitted: true; permit: Permit; waitedMs: number }
+  | { admitted: false; status: 503; reason: ShedReason; retryAfterSeconds: number };
+
+export interface AdmissionClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/**
+ * Gradient limit: the limit follows minRtt / smoothedRtt (latency rising above the best seen
+ * means queueing upstream), plus a headroom of sqrt(limit) so it can grow when latency is flat.
+ * An upstream 429/5xx cuts it by 10 %. Fed by time to first byte, never total stream duration.
+ */
+export class GradientLimit {
+  private current: number;
+  private minRtt = Number.POSITIVE_INFINITY;
+  private smoothedRtt = 0;
+
+  constructor(private readonly settings: Pick<AdmissionSettings, 'initialLimit' | 'minLimit' | 'maxLimit'>) {
+    this.current = settings.initialLimit;
+  }
+
+  get limit(): number {
+    return Math.floor(this.current);
+  }
+
+  sample(rttMs: number): void {
+    if (!(rttMs > 0)) return;
+    this.minRtt = Math.min(this.minRtt, rttMs);
+    this.smoothedRtt = this.smoothedRtt === 0 ? rttMs : this.smoothedRtt * 0.9 + rttMs * 0.1;
+    const gradient = Math.max(0.5, Math.min(1, (this.minRtt * 1.5) / this.smoothedRtt));
+    const target = this.current * gradient + Math.sqrt(this.current);
+    this.set(this.current * 0.8 + target * 0.2);
+  }
+
+  overloaded(): void {
+    this.set(this.current * 0.9);
+  }
+
+  private set(value: number): void {
+    this.current = Math.max(this.settings.minLimit, Math.min(this.settings.maxLimit, value));
+  }
+}
+
+interface Waiter {
+  priority: Priority;
+  since: number;
+  timer: unknown;
+  resolve(decision: AdmissionDecision): void;
+}
+
+export interface AdmissionSnapshot {
+  limit: number;
+  inFlight: number;
+  queued: Record<Priority, number>;
+  shed: Record<ShedReason, number>;
+}
+
+export class AdmissionController {
+  readonly limiter: GradientLimit;
+  private inFlight = 0;
+  private readonly queues: Record<Priority, Waiter[]> = { critical: [], standard: [], sheddable: [] };
+  private readonly shedCounts: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0, sheddable_at_limit: 0 };
+
+  constructor(
+    private readonly settings: AdmissionSettings,
+    private readonly clock: AdmissionClock,
+  ) {
+    this.limiter = new GradientLimit(settings);
+  }
+
+  snapshot(): AdmissionSnapshot {
+    return {
+      limit: this.limiter.limit,
+      inFlight: this.inFlight,
+      queued: { critical: this.queues.critical.length, standard: this.queues.standard.length, sheddable: this.queues.sheddable.length },
+      shed: { ...this.shedCounts },
+    };
+  }
+
+  /** Admits now, queues, or sheds at once; a queued request resolves when admitted or timed out. */
+  acquire(priority: Priority): Promise<AdmissionDecision> | AdmissionDecision {
+    if (this.inFlight < this.limiter.limit && this.queued() === 0) return this.admit(0);
+    if (priority === 'sheddable') return this.shed('sheddable_at_limit');
+    if (this.queued() >= this.settings.maxQueue) {
+      const victim = this.lowestBelow(priority);
+      if (!victim) return this.shed('queue_full');
+      this.drop(victim, 'queue_full');
+    }
+    return new Promise((resolve) => {
+      const waiter: Waiter = { priority, since: this.clock.now(), timer: undefined, resolve };
+      waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), this.settings.queueTimeoutMs);
+      this.queues[priority].push(waiter);
+    });
+  }
+
+  private queued(): number {
+    return this.queues.critical.length + this.queues.standard.length + this.queues.sheddable.length;
+  }
+
+  /** The newest waiter of the lowest priority below `priority`, if any. */
+  private lowestBelow(priority: Priority): Waiter | undefined {
+    for (let i = ORDER.length - 1; i > ORDER.indexOf(priority); i--) {
+      const queue = this.queues[ORDER[i]!];
+      if (queue.length > 0) return queue[queue.length - 1];
+    }
+    return undefined;
+  }
+
+  private drop(waiter: Waiter, reason: ShedReason): void {
+    const queue = this.queues[waiter.priority];
+    const at = queue.indexOf(waiter);
+    if (at === -1) return;
+    queue.splice(at, 1);
+    this.clock.clearTimeout(waiter.timer);
+    waiter.resolve(this.shed(reason));
+  }
+
+  private shed(reason: ShedReason): AdmissionDecision {
+    this.shedCounts[reason]++;
+    return { admitted: false, status: 503, reason, retryAfterSeconds: this.settings.retryAfterSeconds };
+  }
+
+  private admit(waitedMs: number): AdmissionDecision {
+    this.inFlight++;
+    let released = false;
+    const permit: Permit = {
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        this.inFlight--;
+        if (outcome.overloaded) this.limiter.overloaded();
+        else if (outcome.ttfbMs !== undefined) this.limiter.sample(outcome.ttfbMs);
+        this.pump();
+      },
+    };
+    return { admitted: true, permit, waitedMs };
+  }
+
+  /** Admits queued requests, highest priority first, while there is room under the limit. */
+  private pump(): void {
+    while (this.inFlight < this.limiter.limit) {
+      const queue = ORDER.map((p) => this.queues[p]).find((q) => q.length > 0);
+      if (!queue) return;
+      const waiter = queue.shift()!;
+      this.clock.clearTimeout(waiter.timer);
+      waiter.resolve(this.admit(this.clock.now() - waiter.since));
+    }
+  }
+}
