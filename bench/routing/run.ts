@@ -2,7 +2,7 @@
 // the shared training data against the best single model, and the decision latency
 // (featurize + head + policy) of a router trained on all of it. Prints a markdown table and
 // writes it to bench/results/routing.md. Needs the build (`npx tsc -b`): it runs dist code.
-// usage: node bench/routing/run.ts [--kinds knn,linear] [--folds 5] [--seed 1] [--data FILE] [--models FILE]
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf] [--folds 5] [--seed 1] [--data FILE] [--models FILE]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { repoRoot } from '../lib/processes.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    kinds: { type: 'string', default: 'knn,linear' },
+    kinds: { type: 'string', default: 'knn,linear,mlp,mf' },
     folds: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
     data: { type: 'string', default: '/work/shared/data/routing/train.json' },

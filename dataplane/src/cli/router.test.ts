@@ -29,7 +29,7 @@ describe('switchboard router', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['knn', 'linear'])('trains a %s router, evaluates it as JSON and explains a decision', async (kind) => {
+  it.each(['knn', 'linear', 'mlp', 'mf'])('trains a %s router, evaluates it as JSON and explains a decision', async (kind) => {
     const out = join(dir, `${kind}.router`);
     const trained = await run(['train', '--kind', kind, '--data', data, '--models', models, '--out', out, '--seed', '3']);
     expect(trained.err).toBe('');
@@ -103,7 +103,7 @@ describe('switchboard router', () => {
   });
 
   it('rejects bad flags with exit code 2 and a message naming the flag', async () => {
-    expect(await run(['train', '--kind', 'svm', '--data', data, '--models', models, '--out', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/--kind: got "svm"; expected one of knn, linear/) });
+    expect(await run(['train', '--kind', 'svm', '--data', data, '--models', models, '--out', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/--kind: got "svm"; expected one of knn, linear, mlp, mf/) });
     expect(await run(['train', '--kind', 'knn', '--models', models, '--out', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/--data: required/) });
     expect(await run(['train', '--kind', 'knn', '--data', data, '--models', models, '--out', 'x', '--featurizer', 'onnx:/m.onnx'])).toMatchObject({ code: 2, err: expect.stringMatching(/--featurizer: got "onnx:\/m.onnx"/) });
     expect(await run(['explain', '--model', 'x', '--query', 'q', '--lambda=-1'])).toMatchObject({ code: 2, err: expect.stringMatching(/--lambda: got "-1"/) });

@@ -2,19 +2,8 @@
 import type { ModelPrice } from './artifact.js';
 import type { RoutingExample } from './dataset.js';
 import { evaluate, type EvalReport } from './evaluate.js';
+import { seededRandom } from './random.js';
 import { LearnedRouter, type TrainOptions } from './router.js';
-
-/** mulberry32: a small seeded PRNG, so a fold split is reproducible from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fold index per example: a seeded shuffle dealt round-robin into `folds` folds. */
 export function foldAssignment(n: number, folds: number, seed: number): Int32Array {

@@ -30,7 +30,7 @@ function syntheticExamples(count: number): RoutingExample[] {
 const mathQuery = 'please solve the integral and the polynomial equation';
 const codeQuery = 'please debug the python function with a loop over an array';
 
-describe.each(['knn', 'linear'])('%s head', (kind) => {
+describe.each(['knn', 'linear', 'mlp', 'mf'])('%s head', (kind) => {
   const router = LearnedRouter.train(syntheticExamples(200), syntheticPrices, { kind });
 
   it('predicts the model that is good at the topic of an unseen query', () => {
@@ -81,7 +81,15 @@ describe('training', () => {
 
   it('rejects empty data and an unknown head kind', () => {
     expect(() => LearnedRouter.train([], syntheticPrices, { kind: 'knn' })).toThrow(/empty/);
-    expect(() => LearnedRouter.train(syntheticExamples(4), syntheticPrices, { kind: 'oracle' })).toThrow(/--kind: got "oracle"; expected one of knn, linear/);
+    expect(() => LearnedRouter.train(syntheticExamples(4), syntheticPrices, { kind: 'oracle' })).toThrow(/--kind: got "oracle"; expected one of knn, linear, mlp, mf/);
+  });
+
+  it('trains the same neural head from the same seed and a different one from another', () => {
+    const a = LearnedRouter.train(syntheticExamples(40), syntheticPrices, { kind: 'mlp', seed: 5 }).predict(mathQuery);
+    const b = LearnedRouter.train(syntheticExamples(40), syntheticPrices, { kind: 'mlp', seed: 5 }).predict(mathQuery);
+    const c = LearnedRouter.train(syntheticExamples(40), syntheticPrices, { kind: 'mlp', seed: 6 }).predict(mathQuery);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a)).not.toEqual(Array.from(c));
   });
 
   it('records the training set size and seed in the artifact', () => {

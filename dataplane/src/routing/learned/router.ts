@@ -6,6 +6,7 @@ import { defaultHashedParams, HashedFeaturizer, type HashedFeaturizerParams } fr
 import type { RouterHead, TrainingSet } from './heads/head.js';
 import { KnnHead } from './heads/knn.js';
 import { LinearHead } from './heads/linear.js';
+import { NeuralHead } from './heads/neural.js';
 import { decide, type CandidateEstimate, type DecisionPolicy, type RouteDecision } from './policy.js';
 import { packRows } from './sparse.js';
 
@@ -17,6 +18,8 @@ interface HeadKind {
 export const headKinds: Record<string, HeadKind> = {
   knn: { train: (set, params) => KnnHead.train(set, params), load: (a) => KnnHead.load(a) },
   linear: { train: (set, params) => LinearHead.train(set, params), load: (a) => LinearHead.load(a) },
+  mlp: { train: (set, params, seed) => NeuralHead.train('mlp', set, params, seed), load: (a) => NeuralHead.load('mlp', a) },
+  mf: { train: (set, params, seed) => NeuralHead.train('mf', set, params, seed), load: (a) => NeuralHead.load('mf', a) },
 };
 
 export interface TrainOptions {
