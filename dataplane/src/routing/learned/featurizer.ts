@@ -33,6 +33,8 @@ export interface Featurizer {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const NON_ASCII_WORD = /[\p{L}\p{N}]/u;
+/** 1 + ln(tf) for small counts, the common case. */
+const LOG_TABLE = Float64Array.from({ length: 64 }, (_, tf) => (tf === 0 ? 0 : 1 + Math.log(tf)));
 
 function isWordChar(code: number, text: string, i: number): boolean {
   if (code < 128) return (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 95;
@@ -72,10 +74,12 @@ export class HashedFeaturizer implements Featurizer {
   readonly params: HashedFeaturizerParams;
   /** Inverse document frequency per bucket; all ones until fitted. */
   readonly idf: Float32Array;
-  private readonly counts: Float32Array;
+  private readonly counts: Int32Array;
   private touched: Int32Array;
   private touchedCount = 0;
   private readonly mask: number;
+  private readonly recent: Int32Array;
+  private readonly word: Uint16Array;
 
   constructor(params: HashedFeaturizerParams = defaultHashedParams, idf?: Float32Array) {
     validateHashedParams(params);
@@ -84,8 +88,10 @@ export class HashedFeaturizer implements Featurizer {
     this.mask = params.dim - 1;
     if (idf !== undefined && idf.length !== params.dim) throw new Error(`hashed featurizer: idf has ${idf.length} entries; expected dim = ${params.dim}`);
     this.idf = idf ?? new Float32Array(params.dim).fill(1);
-    this.counts = new Float32Array(params.dim);
+    this.counts = new Int32Array(params.dim);
     this.touched = new Int32Array(256);
+    this.recent = new Int32Array(Math.max(params.wordNgrams[1], 1));
+    this.word = new Uint16Array(params.maxChars + 2);
   }
 
   /** Fits the IDF on a corpus (smoothed as in scikit-learn: ln((1+n)/(1+df)) + 1). */
@@ -105,14 +111,21 @@ export class HashedFeaturizer implements Featurizer {
   featurize(text: string): SparseVector {
     this.count(text);
     const k = this.touchedCount;
-    const indices = this.touched.slice(0, k).sort();
+    const indices = new Int32Array(k);
+    if (k > this.dim >> 6) {
+      // Many features: one pass over the buckets is cheaper than sorting the touched list.
+      for (let j = 0, at = 0; at < k; j++) if (this.counts[j] !== 0) indices[at++] = j;
+    } else {
+      indices.set(this.touched.subarray(0, k));
+      indices.sort();
+    }
     const values = new Float32Array(k);
     const sublinear = this.params.sublinearTf;
     let norm = 0;
     for (let i = 0; i < k; i++) {
       const j = indices[i]!;
       const tf = this.counts[j]!;
-      const v = (sublinear ? 1 + Math.log(tf) : tf) * this.idf[j]!;
+      const v = (sublinear ? (tf < LOG_TABLE.length ? LOG_TABLE[tf]! : 1 + Math.log(tf)) : tf) * this.idf[j]!;
       values[i] = v;
       norm += v * v;
     }
@@ -146,8 +159,9 @@ export class HashedFeaturizer implements Featurizer {
     const text = (raw.length > this.params.maxChars ? raw.slice(0, this.params.maxChars) : raw).toLowerCase();
     const [wordLo, wordHi] = this.params.wordNgrams;
     const [charLo, charHi] = this.params.charNgrams;
-    // Hashes of the last few words, newest last, for word n-grams.
-    const recent = new Int32Array(Math.max(wordHi, 1));
+    const recent = this.recent; // hashes of the last few words, newest last
+    const last = recent.length - 1;
+    const word = this.word; // " word " as char codes, for char n-grams
     let words = 0;
     let i = 0;
     const n = text.length;
@@ -156,32 +170,36 @@ export class HashedFeaturizer implements Featurizer {
         i++;
         continue;
       }
-      const start = i;
       let h = FNV_OFFSET;
-      while (i < n && isWordChar(text.charCodeAt(i), text, i)) h = mix(h, text.charCodeAt(i++));
-      const end = i;
+      let length = 0;
+      word[0] = 32;
+      for (let code = text.charCodeAt(i); i < n && isWordChar(code, text, i); code = text.charCodeAt(++i)) {
+        h = mix(h, code);
+        word[++length] = code;
+      }
+      word[length + 1] = 32;
       if (wordHi > 0) {
-        recent.copyWithin(0, 1);
-        recent[recent.length - 1] = h;
+        for (let w = 0; w < last; w++) recent[w] = recent[w + 1]!;
+        recent[last] = h;
         words++;
         for (let len = wordLo; len <= wordHi && len <= words; len++) {
           let g = mix(FNV_OFFSET, 0x57 + len); // namespace: word n-grams of this length
-          for (let w = recent.length - len; w < recent.length; w++) g = mix(mix(g, recent[w]! & 0xffff), recent[w]! >>> 16);
+          for (let w = last + 1 - len; w <= last; w++) g = mix(mix(g, recent[w]! & 0xffff), recent[w]! >>> 16);
           this.add(g);
         }
       }
-      if (charHi > 0) this.charGrams(text, start, end, charLo, charHi);
+      if (charHi > 0) this.charGrams(length + 2, charLo, charHi);
     }
   }
 
   /** Character n-grams of " word " (padded with boundary marks), like scikit-learn's char_wb. */
-  private charGrams(text: string, start: number, end: number, lo: number, hi: number): void {
-    const padded = end - start + 2;
+  private charGrams(padded: number, lo: number, hi: number): void {
+    const word = this.word;
     // Grow each n-gram one character at a time from its start; emit it at every wanted length.
     for (let s = 0; s + lo <= padded; s++) {
       let g = FNV_OFFSET;
       for (let c = s; c < s + hi && c < padded; c++) {
-        g = mix(g, c === 0 || c === padded - 1 ? 32 : text.charCodeAt(start + c - 1));
+        g = mix(g, word[c]!);
         const len = c - s + 1;
         if (len >= lo) this.add(mix(g, 0x43 + len)); // namespace: char n-grams of this length
       }
