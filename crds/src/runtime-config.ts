@@ -138,6 +138,27 @@ export const Server = z
   })
   .describe('HTTP server settings.');
 
+export const RuntimeShedding = z
+  .strictObject({
+    maxConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .describe('Highest concurrency limit per replica; the adaptive limit (fed by time to first byte and upstream 429/5xx) moves below it.'),
+    minConcurrency: z.number().int().min(1).default(1).describe('Lowest the adaptive limit goes.'),
+    queue: z
+      .strictObject({
+        maxDepth: z.number().int().min(0).max(100_000).default(0).describe('Requests that may wait for admission; beyond it the gateway answers 503.'),
+        timeout: Duration.default('1s').describe('Longest a request waits before a 503.'),
+      })
+      .default({ maxDepth: 0, timeout: '1s' }),
+    retryAfter: Duration.default('1s').describe('Retry-After sent with a shed (rounded up to seconds).'),
+  })
+  .describe(
+    'Admission control: requests beyond the adaptive limit queue or get an immediate 503 with Retry-After. Priority comes from the x-switchboard-priority header (critical, standard, sheddable); sheddable requests are never queued. Absent: no admission control.',
+  );
+
 export const RuntimeShutdown = z
   .strictObject({
     drainDelay: Duration.default('5s').describe(
@@ -159,6 +180,7 @@ export const RuntimeConfig = z
     cooldown: Cooldown.default({ failureThreshold: 3, duration: '30s' }),
     auth: Auth.default({ clientKeys: [] }),
     server: Server.default({ maxBodyBytes: 4 * 1024 * 1024 }),
+    shedding: RuntimeShedding.optional(),
     shutdown: RuntimeShutdown.default({ drainDelay: '5s', maxStreamDuration: '300s', heartbeat: '15s' }),
   })
   .superRefine((config, ctx) => {

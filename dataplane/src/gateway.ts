@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { FileConfigSource, type ConfigSource, type FileSourceHooks } from './config/file-source.js';
 import type { KubeSourceOptions } from './config/kube-source.js';
 import { createAdminServer } from './http/admin-server.js';
-import { createApiServer } from './http/api-server.js';
+import { admissionFor, createApiServer } from './http/api-server.js';
 import { GracefulShutdown, StreamRegistry } from './lifecycle/shutdown.js';
 import { closeAgents } from './pipeline/upstream.js';
 import { HealthRegistry } from './routing/health.js';
@@ -96,7 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       api.closeAllConnections();
     },
   });
-  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now, streams, closing: () => lifecycle.closing });
+  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now, streams, closing: () => lifecycle.closing, admission: admissionFor(metrics, Date.now) });
   const admin = createAdminServer({ config, metrics, ready: () => accepting && !lifecycle.shuttingDown });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(api, options.port, host);

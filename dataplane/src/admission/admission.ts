@@ -1,6 +1,6 @@
 // Admission in front of routing: an adaptive concurrency limit (gradient style) fed by time to
 // first byte and upstream overload signals, priority classes, and a bounded queue with a deadline.
-// Pure apart from the injected clock, so every decision is unit-tested. Not wired in yet.
+// Pure apart from the injected clock, so every decision is unit-tested; wired in http/api-server.ts.
 
 export type Priority = 'critical' | 'standard' | 'sheddable';
 const ORDER: readonly Priority[] = ['critical', 'standard', 'sheddable'];
@@ -120,6 +120,11 @@ export class AdmissionController {
       waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), this.settings.queueTimeoutMs);
       this.queues[priority].push(waiter);
     });
+  }
+
+  /** Requests waiting for admission. */
+  queueDepth(): number {
+    return this.queued();
   }
 
   private queued(): number {

@@ -1,6 +1,7 @@
 // Compiles a validated RuntimeConfig into the immutable RuntimeState a request runs against.
 // Compilation resolves credentials and precomputes lookups; it fails as a whole (so a bad
 // update never replaces a good state) and never mutates a state once built.
+import type { AdmissionSettings } from '../admission/admission.js';
 import { configHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
 import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
@@ -46,6 +47,8 @@ export interface RuntimeState {
   readonly retries: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxRetryAfterMs: number };
   readonly cooldown: { readonly failureThreshold: number; readonly durationMs: number };
   readonly maxBodyBytes: number;
+  /** Admission settings (undefined: no admission control) and a key telling when they change. */
+  readonly shedding: (AdmissionSettings & { readonly key: string }) | undefined;
   readonly shutdown: { readonly drainDelayMs: number; readonly maxStreamDurationMs: number; readonly heartbeatMs: number };
   /** Precomputed body of GET /v1/models. */
   readonly modelListBody: string;
@@ -115,6 +118,15 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     },
     cooldown: { failureThreshold: config.cooldown.failureThreshold, durationMs: durationMs(config.cooldown.duration) },
     maxBodyBytes: config.server.maxBodyBytes,
+    shedding: config.shedding && {
+      key: JSON.stringify(config.shedding),
+      initialLimit: config.shedding.maxConcurrency,
+      maxLimit: config.shedding.maxConcurrency,
+      minLimit: Math.min(config.shedding.minConcurrency, config.shedding.maxConcurrency),
+      maxQueue: config.shedding.queue.maxDepth,
+      queueTimeoutMs: durationMs(config.shedding.queue.timeout),
+      retryAfterSeconds: Math.max(1, Math.ceil(durationMs(config.shedding.retryAfter) / 1000)),
+    },
     shutdown: {
       drainDelayMs: durationMs(config.shutdown.drainDelay),
       maxStreamDurationMs: durationMs(config.shutdown.maxStreamDuration),

@@ -7,6 +7,8 @@ import { authenticate, authorizeModel } from '../auth/authenticate.js';
 import { dispatch, type DispatchDeps } from '../pipeline/dispatch.js';
 import type { Exchange, ExchangeResult } from '../pipeline/exchange.js';
 import { sendJson } from '../pipeline/relay.js';
+import { AdmissionController, type Priority } from '../admission/admission.js';
+import type { RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { readBody } from './body.js';
@@ -26,6 +28,22 @@ export interface ApiServerDeps extends DispatchDeps {
   log: Logger;
   /** True once the listener is closed: responses carry `Connection: close`. */
   closing?: () => boolean;
+  /** The admission controller for this config (undefined: none). */
+  admission?: (state: RuntimeState) => AdmissionController | undefined;
+}
+
+/** One admission controller, replaced only when the shedding settings change. */
+export function admissionFor(metrics: GatewayMetrics, now: () => number): (state: RuntimeState) => AdmissionController | undefined {
+  let current: { key: string; controller: AdmissionController } | undefined;
+  const clock = { now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  return (state) => {
+    if (!state.shedding) return undefined;
+    if (current?.key !== state.shedding.key) {
+      current = { key: state.shedding.key, controller: new AdmissionController(state.shedding, clock) };
+      metrics.admissionLimit.set(current.controller.limiter.limit);
+    }
+    return current.controller;
+  };
 }
 
 function requestIdOf(req: IncomingMessage): string {
@@ -41,8 +59,36 @@ function sendError(res: ServerResponse, error: GatewayError, wire: Wire, request
   sendJson(res, error.status, errorBody(error, wire), headers);
 }
 
+function priorityOf(req: IncomingMessage): Priority {
+  const given = req.headers['x-switchboard-priority'];
+  return given === 'critical' || given === 'sheddable' ? given : 'standard';
+}
+
+/** Admission in front of everything else: a shed is answered before the body is read. */
 async function handleOperation(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps): Promise<ExchangeResult> {
   const state = deps.config.current();
+  const admission = deps.admission?.(state);
+  if (!admission) return handleAdmitted(op, req, res, requestId, deps, state);
+  const priority = priorityOf(req);
+  const pending = admission.acquire(priority);
+  deps.metrics.admissionQueue.set(admission.queueDepth());
+  const decision = pending instanceof Promise ? await pending : pending;
+  deps.metrics.admissionLimit.set(admission.limiter.limit);
+  deps.metrics.admissionQueue.set(admission.queueDepth());
+  if (!decision.admitted) {
+    deps.metrics.shed.inc({ reason: decision.reason, priority });
+    throw new GatewayError(503, 'overloaded_error', 'The gateway is over capacity; retry after the Retry-After delay.', null, 'gateway_overloaded', decision.retryAfterSeconds);
+  }
+  let result: ExchangeResult | undefined;
+  try {
+    result = await handleAdmitted(op, req, res, requestId, deps, state);
+    return result;
+  } finally {
+    decision.permit.release({ ttfbMs: result?.ttfbMs, overloaded: result !== undefined && (result.status === 429 || result.status >= 500) });
+  }
+}
+
+async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps, state: RuntimeState): Promise<ExchangeResult> {
   const principal = authenticate(state.auth, req.headers);
   const raw = await readBody(req, state.maxBodyBytes);
   const body = parseRequest(op, raw);

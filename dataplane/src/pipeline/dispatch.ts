@@ -106,7 +106,7 @@ type Call = ReturnType<typeof upstreamCall>;
 
 /** How one try ended. */
 type TryResult =
-  | { kind: 'served'; status: number; usage: Usage | undefined; completed: boolean }
+  | { kind: 'served'; status: number; usage: Usage | undefined; completed: boolean; ttfbMs?: number }
   | { kind: 'failed'; reason: string; retryAfterMs?: number }
   | { kind: 'aborted' };
 
@@ -143,7 +143,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
       return { kind: 'failed', reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
     }
     const usage = relayJson(ex.res, text, wire, call.translator, target.config.model, headers());
-    return { kind: 'served', status: 200, usage, completed: true };
+    return { kind: 'served', status: 200, usage, completed: true, ttfbMs: outcome.ttfbMs };
   }
   const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head = await firstChunk(iterator);
@@ -159,7 +159,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     streams: deps.streams,
     cancel: () => outcome.body.destroy(),
   });
-  return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed };
+  return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed, ttfbMs: outcome.ttfbMs };
 }
 
 export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<ExchangeResult> {
@@ -199,6 +199,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
         else health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs);
         return {
           status: result.status,
+          ttfbMs: result.ttfbMs,
           alias: group.name,
           deployment: target.name,
           reason: reason(),

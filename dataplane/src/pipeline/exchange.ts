@@ -29,6 +29,8 @@ export interface Exchange {
 /** What the request ended with, for metrics, logs and tests. */
 export interface ExchangeResult {
   status: number;
+  /** Upstream time to first byte of the try that answered. */
+  ttfbMs?: number;
   alias?: string;
   deployment?: string;
   reason: string;

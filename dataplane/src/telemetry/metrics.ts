@@ -41,6 +41,23 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly admissionLimit = new Gauge({
+    name: 'switchboard_admission_limit',
+    help: 'Current adaptive concurrency limit (requests in flight per replica).',
+    registers: [this.registry],
+  });
+  readonly admissionQueue = new Gauge({
+    name: 'switchboard_admission_queue_depth',
+    help: 'Requests waiting for admission.',
+    registers: [this.registry],
+  });
+  readonly shed = new Counter({
+    name: 'switchboard_shed_total',
+    help: 'Requests shed by admission, by reason and priority.',
+    labelNames: ['reason', 'priority'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
   }

@@ -1,0 +1,76 @@
+// Admission control on a real gateway in front of the real mock: beyond the limit and the queue,
+// requests get an immediate 503 with Retry-After in the client's error format.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
+import { MASTER_KEY, UPSTREAM_KEY, deployment, gatewayConfig, startTestGateway, type TestGateway } from '../support/stack.js';
+
+let mock: MockServer;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  // Every answer takes 400 ms: two in flight fill the limit.
+  mock = await startMock({ port: 0, apiKey: UPSTREAM_KEY, ttftMs: 400 });
+  gateway = await startTestGateway(
+    gatewayConfig([{ name: 'chat', deployments: [deployment(mock, 'slow', 'openai')] }], {
+      shedding: { maxConcurrency: 2, queue: { maxDepth: 2, timeout: '100ms' }, retryAfter: '2s' },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await mock?.close();
+});
+
+async function call(priority?: string): Promise<{ status: number; retryAfter: string | null; body: unknown; ms: number }> {
+  const started = performance.now();
+  const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}`, ...(priority ? { 'x-switchboard-priority': priority } : {}) },
+    body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const body = (await res.json()) as unknown;
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body, ms: performance.now() - started };
+}
+
+describe('admission control', () => {
+  it('admits up to the limit, queues up to the depth, and sheds the rest at once with 503 and Retry-After', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, () => call()));
+    const ok = results.filter((r) => r.status === 200);
+    const shed = results.filter((r) => r.status === 503);
+    expect(ok).toHaveLength(2);
+    expect(shed).toHaveLength(8);
+    for (const r of shed) {
+      expect(r.retryAfter).toBe('2');
+      expect(r.body).toMatchObject({ error: { type: 'api_error', code: 'gateway_overloaded' } });
+    }
+    // Six were shed without waiting; two waited out the 100 ms queue timeout.
+    expect(shed.filter((r) => r.ms < 90)).toHaveLength(6);
+    const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+    expect(metrics).toContain('switchboard_shed_total{reason="queue_full",priority="standard"} 6');
+    expect(metrics).toContain('switchboard_shed_total{reason="queue_timeout",priority="standard"} 2');
+    expect(metrics).toMatch(/switchboard_admission_limit \d+/);
+  });
+
+  it('sheds sheddable requests at the limit and lets critical ones displace queued standard ones', async () => {
+    const busy = [call(), call()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const queued = [call(), call()];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const sheddable = await call('sheddable');
+    expect(sheddable.status).toBe(503);
+    const critical = call('critical');
+    const [q1, q2] = await Promise.all(queued);
+    // The critical request took the newest standard one's place at once; the older one waited out its timeout.
+    expect(q2).toMatchObject({ status: 503 });
+    expect(q2!.ms).toBeLessThan(90);
+    expect(q1).toMatchObject({ status: 503 });
+    expect(q1!.ms).toBeGreaterThanOrEqual(95);
+    await Promise.all(busy);
+    // The busy ones take 400 ms, longer than the 100 ms queue timeout: the critical one is shed too, by timeout.
+    expect((await critical).status).toBe(503);
+    const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+    expect(metrics).toContain('switchboard_shed_total{reason="sheddable_at_limit",priority="sheddable"} 1');
+    expect(metrics).toContain('switchboard_shed_total{reason="queue_timeout",priority="critical"} 1');
+  });
+});
