@@ -76,12 +76,38 @@ export const BalancingStrategy = z
     'How a deployment is picked among the healthy ones: weighted random, fewest requests in flight, lowest EWMA time to first byte, or lowest price.',
   );
 
+export const RouterArtifactRef = z
+  .union([
+    z.strictObject({ file: z.string().min(1).describe('File holding the router artifact (gzip or plain); re-read when it changes.') }),
+    z.strictObject({
+      configMap: z
+        .strictObject({
+          name: Name.describe('Name of the ConfigMap in the gateway namespace (e.g. the `<routingmodel>-artifact` ConfigMap the operator writes).'),
+          key: z.string().min(1).default('artifact.gz').describe('Key within the ConfigMap (binaryData, gzip or plain).'),
+        })
+        .describe('A key of a ConfigMap, watched so a new artifact applies without a restart.'),
+    }),
+  ])
+  .describe('Where the trained router artifact comes from: exactly one of file or configMap.');
+
+export const ModelRouter = z
+  .strictObject({
+    artifact: RouterArtifactRef,
+    lambda: z.number().positive().optional().describe('Willingness to pay: one unit of predicted quality is worth lambda USD per million tokens (default 10).'),
+    threshold: z.number().min(0).max(1).optional().describe('Instead of lambda: the cheapest candidate predicted to reach this quality.'),
+    candidates: z
+      .record(z.string().min(1), Name)
+      .describe('Artifact model name -> deployment name of this alias; only these models are considered.'),
+  })
+  .describe('A learned router picking the deployment of this alias for the first try of each request; retries and fallbacks work as without it.');
+
 export const Model = z
   .strictObject({
     name: Name.describe('Model alias clients send in the "model" field.'),
     deployments: z.array(Deployment).min(1).describe('Upstreams that can serve this alias.'),
     strategy: BalancingStrategy.optional().describe('Overrides routing.strategy for this alias.'),
     fallbacks: z.array(Name).default([]).describe('Aliases tried in order when every deployment of this one failed.'),
+    router: ModelRouter.optional(),
   })
   .describe('A model alias and the deployments behind it.');
 
@@ -202,6 +228,20 @@ export const RuntimeConfig = z
       });
     });
     config.models.forEach((model, i) => {
+      const router = model.router;
+      if (router !== undefined) {
+        const names = new Set(model.deployments.map((d) => d.name));
+        const entries = Object.entries(router.candidates);
+        if (entries.length === 0) ctx.addIssue({ code: 'custom', path: ['models', i, 'router', 'candidates'], message: 'name at least one candidate' });
+        for (const [artifactModel, target] of entries) {
+          if (!names.has(target)) {
+            ctx.addIssue({ code: 'custom', path: ['models', i, 'router', 'candidates', artifactModel], message: `"${target}" is not a deployment of the model "${model.name}"` });
+          }
+        }
+        if (router.lambda !== undefined && router.threshold !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['models', i, 'router', 'threshold'], message: 'set lambda or threshold, not both' });
+        }
+      }
       model.fallbacks.forEach((f, k) => {
         if (!aliases.has(f)) {
           ctx.addIssue({ code: 'custom', path: ['models', i, 'fallbacks', k], message: `unknown model alias "${f}"` });
@@ -218,6 +258,8 @@ export type RuntimeConfigInput = z.input<typeof RuntimeConfig>;
 export type Deployment = z.output<typeof Deployment>;
 export type Model = z.output<typeof Model>;
 export type CredentialRef = z.output<typeof CredentialRef>;
+export type ModelRouter = z.output<typeof ModelRouter>;
+export type RouterArtifactRef = z.output<typeof RouterArtifactRef>;
 export type ProviderKind = z.output<typeof ProviderKind>;
 export type BalancingStrategy = z.output<typeof BalancingStrategy>;
 export type ClientKey = z.output<typeof ClientKey>;

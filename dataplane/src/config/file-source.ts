@@ -84,7 +84,7 @@ export class FileConfigSource implements ConfigSource {
   private watch(): void {
     this.close();
     const byDir = new Map<string, Set<string>>();
-    for (const file of [this.path, ...this.state.credentialFiles.map((f) => resolve(f))]) {
+    for (const file of [this.path, ...this.state.credentialFiles, ...this.state.artifactFiles].map((f) => resolve(f))) {
       const names = byDir.get(dirname(file)) ?? new Set<string>();
       names.add(basename(file));
       byDir.set(dirname(file), names);
@@ -113,11 +113,12 @@ export class FileConfigSource implements ConfigSource {
       return;
     }
     this.lastError = undefined;
-    if (next.text === this.text && next.state.credentialsDigest === this.state.credentialsDigest) {
+    if (next.text === this.text && next.state.credentialsDigest === this.state.credentialsDigest && next.state.hash === this.state.hash) {
       this.hooks.onReload?.('unchanged', this.state);
       return;
     }
-    const filesChanged = next.state.credentialFiles.join('\n') !== this.state.credentialFiles.join('\n');
+    const filesOf = (s: RuntimeState): string => [...s.credentialFiles, ...s.artifactFiles].join('\n');
+    const filesChanged = filesOf(next.state) !== filesOf(this.state);
     this.text = next.text;
     this.state = next.state;
     if (filesChanged) this.watch();

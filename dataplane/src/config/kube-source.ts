@@ -19,13 +19,15 @@ import { AppliedHashReporter, type AppliedHashStatus, type PodRef } from './appl
 import { CredentialError, type SecretLookup } from './credentials.js';
 import type { ConfigSource, ConfigStatus, FileSourceHooks } from './file-source.js';
 import { parseConfigText } from './load.js';
-import { compileRuntimeState, type RuntimeState } from './runtime-state.js';
+import { RouterArtifactError, type ConfigMapLookup } from './router-artifact.js';
+import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
 
 /** The ConfigMap key the operator writes the runtime config under. */
 export const DEFAULT_CONFIG_KEY = 'config.json';
 
 interface DataObject extends KubeObject {
   data?: Record<string, string>;
+  binaryData?: Record<string, string>;
 }
 
 export interface KubeSourceOptions {
@@ -63,6 +65,11 @@ export function referencedSecrets(config: RuntimeConfig): string[] {
   return [...new Set(refs.flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : [])))].sort();
 }
 
+/** Names of the ConfigMaps holding router artifacts a config references. */
+export function referencedArtifactConfigMaps(config: RuntimeConfig): string[] {
+  return [...new Set(config.models.flatMap((m) => (m.router && 'configMap' in m.router.artifact ? [m.router.artifact.configMap.name] : [])))].sort();
+}
+
 export class KubeConfigSource implements ConfigSource {
   private readonly client: KubeClient;
   private readonly key: string;
@@ -70,6 +77,8 @@ export class KubeConfigSource implements ConfigSource {
   private readonly backoff: BackoffOptions;
   private readonly configMaps: Informer<DataObject>;
   private readonly secrets = new Map<string, Informer<DataObject>>();
+  /** Router artifact ConfigMaps, one watch per name. */
+  private readonly artifacts = new Map<string, Informer<DataObject>>();
   private readonly reporter: AppliedHashReporter | undefined;
   private state: RuntimeState | undefined;
   private text: string | undefined;
@@ -131,7 +140,7 @@ export class KubeConfigSource implements ConfigSource {
   /** Stops every watch and the hash reporter; resolves when they have ended. */
   async stop(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.configMaps.stop(), ...[...this.secrets.values()].map((i) => i.stop()), this.reporter?.close()]);
+    await Promise.all([this.configMaps.stop(), ...[...this.secrets.values(), ...this.artifacts.values()].map((i) => i.stop()), this.reporter?.close()]);
   }
 
   private get source(): string {
@@ -187,7 +196,7 @@ export class KubeConfigSource implements ConfigSource {
     if (!candidate.ok) {
       this.reject(candidate.message);
       this.refreshCurrent();
-    } else if (candidate.text === this.text && candidate.state.credentialsDigest === this.state?.credentialsDigest) {
+    } else if (candidate.text === this.text && candidate.state.credentialsDigest === this.state?.credentialsDigest && candidate.state.hash === this.state?.hash) {
       this.lastError = undefined;
       this.hooks.onReload?.('unchanged', this.current());
     } else {
@@ -212,12 +221,35 @@ export class KubeConfigSource implements ConfigSource {
         return { ok: false, message: `${this.source}: cannot list Secret ${this.options.namespace}/${name}: ${informer.health().lastError ?? 'timed out'}` };
       }
     }
+    const artifactNames = referencedArtifactConfigMaps(parsed.config);
+    for (const name of artifactNames) if (!this.artifacts.has(name)) this.artifacts.set(name, this.informer('configmaps', name));
+    for (const name of artifactNames) {
+      const informer = this.artifacts.get(name)!;
+      if (!(await waitForSync(informer, deadline))) {
+        return { ok: false, message: `${this.source}: cannot list ConfigMap ${this.options.namespace}/${name}: ${informer.health().lastError ?? 'timed out'}` };
+      }
+    }
     try {
-      return { ok: true, state: compileRuntimeState(parsed.config, { env: this.options.env ?? process.env, secrets: this.secretLookup }), text };
+      return { ok: true, state: compileRuntimeState(parsed.config, this.compileContext()), text };
     } catch (error) {
       return { ok: false, message: `${this.source}: ${errorMessage(error)}` };
     }
   }
+
+  private compileContext(): CompileContext {
+    return { env: this.options.env ?? process.env, secrets: this.secretLookup, configMaps: this.configMapLookup };
+  }
+
+  // Router artifacts: binaryData (base64 in the API) or data (text).
+  private readonly configMapLookup: ConfigMapLookup = (name, key) => {
+    const cm = this.artifacts.get(name)?.get(`${this.options.namespace}/${name}`);
+    if (!cm) throw new RouterArtifactError(`router artifact ConfigMap ${this.options.namespace}/${name} (key ${key}) does not exist`);
+    const binary = cm.binaryData?.[key];
+    if (binary !== undefined) return Buffer.from(binary, 'base64');
+    const text = cm.data?.[key];
+    if (text !== undefined) return Buffer.from(text, 'utf8');
+    throw new RouterArtifactError(`router artifact ConfigMap ${this.options.namespace}/${name} has no key ${key}`);
+  };
 
   // Secret values are base64 in the API; one trailing newline (kubectl --from-file) is dropped,
   // as for credential files.
@@ -247,8 +279,8 @@ export class KubeConfigSource implements ConfigSource {
   private refreshCurrent(): void {
     const state = this.current();
     try {
-      const next = compileRuntimeState(state.config, { env: this.options.env ?? process.env, secrets: this.secretLookup });
-      if (next.credentialsDigest === state.credentialsDigest) return;
+      const next = compileRuntimeState(state.config, this.compileContext());
+      if (next.credentialsDigest === state.credentialsDigest && next.hash === state.hash) return;
       this.state = next;
       this.hooks.onReload?.('applied', next);
     } catch {
@@ -265,6 +297,13 @@ export class KubeConfigSource implements ConfigSource {
     for (const [name, informer] of this.secrets) {
       if (keep.has(name)) continue;
       this.secrets.delete(name);
+      void informer.stop();
+    }
+    const keepArtifacts = new Set(this.state ? referencedArtifactConfigMaps(this.state.config) : []);
+    if (pending?.ok) for (const name of referencedArtifactConfigMaps(pending.config)) keepArtifacts.add(name);
+    for (const [name, informer] of this.artifacts) {
+      if (keepArtifacts.has(name)) continue;
+      this.artifacts.delete(name);
       void informer.stop();
     }
   }

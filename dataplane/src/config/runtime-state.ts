@@ -7,6 +7,7 @@ import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { sha256Hex } from '../auth/key-hash.js';
 import { resolveCredential, type SecretLookup } from './credentials.js';
+import { compileRouter, type CompiledRouter, type ConfigMapLookup } from './router-artifact.js';
 
 export interface DeploymentTarget {
   readonly name: string;
@@ -22,6 +23,8 @@ export interface ModelGroup {
   readonly strategy: BalancingStrategy;
   readonly deployments: readonly DeploymentTarget[];
   readonly fallbacks: readonly string[];
+  /** Learned router picking the first try's deployment (decoded once per compile). */
+  readonly router?: CompiledRouter;
 }
 
 export interface ClientPrincipal {
@@ -56,11 +59,16 @@ export interface RuntimeState {
   readonly credentialFiles: readonly string[];
   /** Digest of the resolved credentials: tells a key rotation from no change (never the keys). */
   readonly credentialsDigest: string;
+  /** Router artifact files, watched so a new artifact applies without a restart. */
+  readonly artifactFiles: readonly string[];
+  /** ConfigMaps holding router artifacts (watched in Kubernetes). */
+  readonly artifactConfigMaps: readonly string[];
 }
 
 export interface CompileContext {
   env: NodeJS.ProcessEnv;
   secrets?: SecretLookup;
+  configMaps?: ConfigMapLookup;
 }
 
 function compileAuth(config: RuntimeConfig, ctx: CompileContext): AuthState {
@@ -97,12 +105,16 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
       strategy: model.strategy ?? config.routing.strategy,
       deployments,
       fallbacks: model.fallbacks,
+      ...(model.router ? { router: compileRouter(model.name, model.router, ctx.configMaps) } : {}),
     });
   }
+  const routerDigests = [...models.values()].flatMap((m) => (m.router ? [`${m.name}=${m.router.digest}`] : []));
+  const artifactRefs = config.models.flatMap((m) => (m.router ? [m.router.artifact] : []));
   const auth = compileAuth(config, ctx);
   const keys = [...models.values()].flatMap((m) => m.deployments.map((d) => d.apiKey ?? ''));
   return {
-    hash: configHash(config),
+    // A new router artifact is a new state: the applied hash covers the artifacts' digests.
+    hash: routerDigests.length === 0 ? configHash(config) : sha256Hex([configHash(config), ...routerDigests].join('\n')).slice(0, 16),
     config,
     models,
     auth,
@@ -138,5 +150,7 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     }),
     credentialFiles: credentialFilesOf(config),
     credentialsDigest: sha256Hex([...keys, ...auth.byHash.keys()].join('\n')),
+    artifactFiles: [...new Set(artifactRefs.flatMap((ref) => ('file' in ref ? [ref.file] : [])))],
+    artifactConfigMaps: [...new Set(artifactRefs.flatMap((ref) => ('configMap' in ref ? [ref.configMap.name] : [])))],
   };
 }

@@ -10,6 +10,7 @@ import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
+import { learnedPick } from './learned-pick.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { agentFor, sendUpstream } from './upstream.js';
 
@@ -177,12 +178,16 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
       const all = eligibleCandidates(group, ex, deps, skips);
       if (all.length === 0) break;
       const fresh = all.filter((c) => !tried.has(c.target.name));
-      const { target, health } = choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
+      // An alias with a learned router: its first try goes where the router decides.
+      const learned = attempt === 0 && group.router ? learnedPick(group.router, ex.body, new Set(all.map((c) => c.target.name))) : undefined;
+      const picked = learned && all.find((c) => c.target.name === learned.deployment);
+      const { target, health } = picked ?? choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
       tried.add(target.name);
       attempts++;
 
       const call = upstreamCall(ex, target);
-      const reason = (): string => routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined);
+      const reason = (): string =>
+        picked && chainIndex === 0 ? learned!.reason : routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined) + (picked ? `; ${learned!.reason}` : '');
       health.inFlight++;
       health.window.add(deps.now(), 1, ex.estimatedPromptTokens);
       let result: TryResult;

@@ -1,0 +1,65 @@
+// The learned first pick: when an alias routes through a router, the first try goes to the
+// deployment the router decides for the request text. Candidates whose deployment is not
+// eligible (cooling down, over a limit, context too small) are passed to decide() as unavailable.
+import type { CompiledRouter } from '../config/router-artifact.js';
+import type { JsonObject } from '../providers/types.js';
+import { NoCandidateError } from '../routing/learned/index.js';
+
+/** Text of a content field: a string, or the text parts of an array of blocks. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown) => (part !== null && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+    .filter((t) => t !== '')
+    .join('\n');
+}
+
+/** What the router reads: the last user message (chat, messages), else the prompt or input. */
+export function routingText(body: JsonObject): string {
+  const messages = body.messages;
+  if (Array.isArray(messages)) {
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i] as { role?: unknown; content?: unknown } | null;
+      if (m !== null && typeof m === 'object' && m.role === 'user') return contentText(m.content);
+    }
+    return '';
+  }
+  for (const field of [body.prompt, body.input]) {
+    if (typeof field === 'string') return field;
+    if (Array.isArray(field) && typeof field[0] === 'string') return field[0];
+  }
+  return '';
+}
+
+export interface LearnedPick {
+  deployment: string;
+  /** For x-switchboard-route-reason: ASCII, short, never prompt text. */
+  reason: string;
+}
+
+/** Rounds for the header: up to 2 decimals, no trailing zeros. */
+function num(x: number): string {
+  return String(Math.round(x * 100) / 100);
+}
+
+/**
+ * The router's pick among `eligible` deployments; undefined when none of its candidates is
+ * eligible (the balancer picks as without a router).
+ */
+export function learnedPick(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>): LearnedPick | undefined {
+  const unavailable = new Map<string, string>();
+  for (const [model, deployment] of compiled.candidates) if (!eligible.has(deployment)) unavailable.set(model, 'ineligible');
+  try {
+    const decision = compiled.router.route(routingText(body), { policy: compiled.policy, candidates: compiled.models, unavailable });
+    const best = decision.top[0]!;
+    const skipped = decision.skipped.length > 0 ? `; skipped ${decision.skipped.map((s) => s.model).join(',')}` : '';
+    return {
+      deployment: compiled.candidates.get(decision.model)!,
+      reason: `learned ${compiled.router.kind} (${best.model} q=${num(best.quality)} cost=${num(best.cost)}; ${compiled.policyText}${skipped})`.replace(/[^\x20-\x7e]/g, '?'),
+    };
+  } catch (error) {
+    if (error instanceof NoCandidateError) return undefined;
+    throw error;
+  }
+}
