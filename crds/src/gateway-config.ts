@@ -256,6 +256,18 @@ export const Autoscaling = withRules(
     maxReplicas: z.number().int().min(1).max(1000).describe('Most data-plane replicas.'),
     targetTokensPerSecond: z.number().int().min(1).optional().describe('Scale to keep output tokens per second per replica near this value.'),
     targetInflight: z.number().int().min(1).optional().describe('Scale to keep requests in flight per replica near this value.'),
+    trigger: z
+      .enum(['external-push', 'prometheus'])
+      .default('external-push')
+      .describe('KEDA trigger: external-push (the operator\'s external scaler, no Prometheus needed) or prometheus (queries spec.workload.autoscaling.prometheus).'),
+    prometheus: z
+      .strictObject({
+        serverAddress: z.string().min(1).max(512).describe('Prometheus base URL KEDA queries, e.g. http://prometheus.monitoring:9090.'),
+        namespaceLabel: z.string().min(1).max(63).default('namespace').describe('Label that carries the pod namespace on scraped series.'),
+        podLabel: z.string().min(1).max(63).default('pod').describe('Label that carries the pod name on scraped series.'),
+      })
+      .optional()
+      .describe('Prometheus trigger settings (required when trigger is prometheus).'),
   }),
   [
     {
@@ -268,6 +280,12 @@ export const Autoscaling = withRules(
       rule: 'has(self.targetTokensPerSecond) || has(self.targetInflight)',
       message: 'set targetTokensPerSecond or targetInflight',
       holds: (a) => a.targetTokensPerSecond !== undefined || a.targetInflight !== undefined,
+    },
+    {
+      rule: "!has(self.trigger) || self.trigger != 'prometheus' || has(self.prometheus)",
+      message: 'set prometheus.serverAddress when trigger is prometheus',
+      path: ['prometheus'],
+      holds: (a) => a.trigger !== 'prometheus' || a.prometheus !== undefined,
     },
   ],
 ).describe('Autoscaling on gateway load (rendered as a KEDA ScaledObject fed by the gateway external scaler).');

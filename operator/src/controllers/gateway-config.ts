@@ -10,6 +10,7 @@ import { mergeConditions, type ObservedCondition } from './conditions.js';
 import { desiredWorkload, runtimeConfigMapName, secretReferences, workloadName, type Manifest } from './gateway-workload.js';
 import { CONFIG_HASH_ANNOTATION, GATEWAY_LABEL, KINDS, ReferenceNotReadyError } from './meta.js';
 import type { RoutingModelObject } from './routing-model.js';
+import type { KedaOptions } from './scaled-object.js';
 import { CONFIG_MAP_LIMIT_BYTES, RenderError, renderConfigText, type RenderedConfig } from './runtime-config.js';
 
 export interface GatewayConfigObject extends KubeObject {
@@ -35,6 +36,8 @@ export type GatewayPlan = { ok: true; spec: GatewayConfigSpec; rendered: Rendere
 
 export interface PlanOptions {
   dataPlaneImage: string;
+  /** KEDA is installed: render a ScaledObject for spec.workload.autoscaling. */
+  keda?: KedaOptions | undefined;
   /** Largest ConfigMap data accepted; default the apiserver's 1 MiB. */
   maxConfigBytes?: number;
 }
@@ -98,7 +101,7 @@ export function planGateway(gateway: GatewayConfigObject, observed: GatewayObser
       `the rendered runtime config is ${rendered.bytes} bytes; ConfigMap ${runtimeConfigMapName(name)} may hold at most ${limit} bytes (1 MiB). Move large values (headers, client keys) out or split the gateway`,
     );
   }
-  const workload = desiredWorkload({ owner: gateway, spec, rendered, dataPlaneImage: options.dataPlaneImage, routingModel });
+  const workload = desiredWorkload({ owner: gateway, spec, rendered, dataPlaneImage: options.dataPlaneImage, routingModel, keda: options.keda });
   return { ok: true, spec, rendered, apply: workload.apply, absent: workload.absent };
 }
 
@@ -182,6 +185,7 @@ export interface GatewayReconcilerDeps {
   routingModels: Informer<RoutingModelObject>;
   pods: Informer<ReplicaPod>;
   dataPlaneImage: string;
+  keda?: KedaOptions | undefined;
   clock?: Clock;
   logger?: Logger;
   maxConfigBytes?: number;
@@ -204,7 +208,7 @@ export function gatewayConfigReconciler(deps: GatewayReconcilerDeps): Reconcile 
     const plan = planGateway(
       gateway,
       { secret: (n) => deps.secrets.get(`${namespace}/${n}`), routingModel: (n) => deps.routingModels.get(`${namespace}/${n}`) },
-      { dataPlaneImage: deps.dataPlaneImage, maxConfigBytes: deps.maxConfigBytes },
+      { dataPlaneImage: deps.dataPlaneImage, maxConfigBytes: deps.maxConfigBytes, keda: deps.keda },
     );
 
     let hash: string | undefined;

@@ -4,7 +4,8 @@
 import { durationMs, type GatewayConfigSpec, type RoutingModelSpec } from '@switchboard/crds';
 import type { KubeObject, ObjectMeta } from '../runtime/index.js';
 import { CONFIG_KEY, type RenderedConfig } from './runtime-config.js';
-import { CONFIG_HASH_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, GATEWAY_LABEL, KINDS, MANAGED_BY_LABEL, shortHash } from './meta.js';
+import { CONFIG_HASH_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, GATEWAY_LABEL, KINDS, MANAGED_BY_LABEL, shortHash, type Kind } from './meta.js';
+import { scaledObjectSpec, type KedaOptions } from './scaled-object.js';
 
 export const API_PORT = 8080;
 export const ADMIN_PORT = 9090;
@@ -92,6 +93,8 @@ export interface WorkloadInput {
   dataPlaneImage: string;
   /** The referenced RoutingModel's spec, when there is one (its artifact ConfigMap is readable). */
   routingModel?: { name: string; spec: RoutingModelSpec } | undefined;
+  /** Set when KEDA is installed: autoscaling renders a ScaledObject (else none is managed). */
+  keda?: KedaOptions | undefined;
 }
 
 function meta(input: WorkloadInput, name: string, annotations: Record<string, string> = {}): Manifest['metadata'] {
@@ -248,10 +251,22 @@ export function desiredPodDisruptionBudget(input: WorkloadInput): Manifest | und
   });
 }
 
+/** KEDA ScaledObject for spec.workload.autoscaling (see scaled-object.ts); named like the Deployment. */
+export function desiredScaledObject(input: WorkloadInput): Manifest | undefined {
+  if (!input.keda) return undefined;
+  const spec = scaledObjectSpec(input.owner, input.spec, input.keda);
+  if (!spec) return undefined;
+  return stamped({ apiVersion: KINDS.scaledObject.apiVersion, kind: KINDS.scaledObject.kind, metadata: meta(input, workloadName(input.owner.metadata?.name ?? '')), spec });
+}
+
 /** Every object the gateway needs, in apply order (the ConfigMap the pods read comes first). */
-export function desiredWorkload(input: WorkloadInput): { apply: Manifest[]; absent: Array<{ kind: typeof KINDS.podDisruptionBudget; name: string }> } {
+export function desiredWorkload(input: WorkloadInput): { apply: Manifest[]; absent: Array<{ kind: Kind; name: string }> } {
   const pdb = desiredPodDisruptionBudget(input);
+  const scaledObject = desiredScaledObject(input);
   const name = workloadName(input.owner.metadata?.name ?? '');
+  const absent: Array<{ kind: Kind; name: string }> = [];
+  if (!pdb) absent.push({ kind: KINDS.podDisruptionBudget, name });
+  if (input.keda && !scaledObject) absent.push({ kind: KINDS.scaledObject, name });
   return {
     apply: [
       desiredConfigMap(input),
@@ -261,7 +276,8 @@ export function desiredWorkload(input: WorkloadInput): { apply: Manifest[]; abse
       desiredService(input),
       desiredDeployment(input),
       ...(pdb ? [pdb] : []),
+      ...(scaledObject ? [scaledObject] : []),
     ],
-    absent: pdb ? [] : [{ kind: KINDS.podDisruptionBudget, name }],
+    absent,
   };
 }

@@ -10,6 +10,7 @@ import { gatewayConfigReconciler, parseGatewaySpec, type GatewayConfigObject } f
 import { secretNames } from './gateway-workload.js';
 import { GATEWAY_LABEL, KINDS, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
 import { routingModelReconciler, type RoutingModelObject } from './routing-model.js';
+import type { KedaOptions } from './scaled-object.js';
 
 export interface ControllerOptions {
   /** Watch one namespace; omit to watch all namespaces. */
@@ -19,6 +20,9 @@ export interface ControllerOptions {
   logger?: Logger;
   /** Concurrent reconciles per controller. Default 2. */
   workers?: number;
+  /** KEDA's CRDs are installed: own a ScaledObject per autoscaled GatewayConfig, pointing the
+   *  external-push trigger at this scaler address. Omit when KEDA is not installed. */
+  keda?: KedaOptions;
 }
 
 /** Kinds created for a GatewayConfig or RoutingModel, cached (by label) to skip unchanged applies
@@ -70,7 +74,8 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
   const routingModels = informer<RoutingModelObject>('routingmodels', watchAll(KINDS.routingModel));
   const secrets = informer<SecretKeys>('secrets', slimmed(watchAll(KINDS.secret), secretKeys));
   const pods = informer<ReplicaPod>('pods', slimmed(watchAll(KINDS.pod, GATEWAY_LABEL), replicaPod));
-  const owned = new Map<string, Informer>(OWNED_KINDS.map((kind) => [kind.kind, informer(kind.plural, watchAll(kind, MANAGED_BY_SELECTOR))]));
+  const ownedKinds = options.keda ? [...OWNED_KINDS, KINDS.scaledObject] : OWNED_KINDS;
+  const owned = new Map<string, Informer>(ownedKinds.map((kind) => [kind.kind, informer(kind.plural, watchAll(kind, MANAGED_BY_SELECTOR))]));
   const writer = new ObjectWriter(client, owned);
 
   const gatewayController = new Controller({
@@ -78,7 +83,7 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
     workers,
     logger,
     registry,
-    reconcile: gatewayConfigReconciler({ writer, gateways, secrets, routingModels, pods, dataPlaneImage: options.dataPlaneImage, logger }),
+    reconcile: gatewayConfigReconciler({ writer, gateways, secrets, routingModels, pods, dataPlaneImage: options.dataPlaneImage, keda: options.keda, logger }),
   }).for(gateways);
   for (const inf of owned.values()) gatewayController.owns(inf, { kind: KINDS.gatewayConfig.kind, apiVersion: API_VERSION });
   gatewayController
@@ -108,3 +113,4 @@ export { desiredWorkload, runtimeConfigMapName, workloadName, artifactConfigMapN
 export { gatewayStatus, planGateway, type GatewayConfigObject } from './gateway-config.js';
 export { planArtifact, routingModelStatus, type RoutingModelObject } from './routing-model.js';
 export { APPLIED_HASH_ANNOTATION, CONFIG_HASH_ANNOTATION, FIELD_MANAGER, GATEWAY_LABEL } from './meta.js';
+export { scaledObjectSpec, prometheusQueries, SCALER_METRICS, type KedaOptions, type ScalerMetric } from './scaled-object.js';

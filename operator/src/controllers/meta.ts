@@ -41,6 +41,8 @@ export const KINDS = {
   role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles' },
   roleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings' },
   podDisruptionBudget: { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets' },
+  /** KEDA's CRD; watched and written only when the operator runs with KEDA enabled. */
+  scaledObject: { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', plural: 'scaledobjects' },
 } as const satisfies Record<string, Kind>;
 
 export function resourceRef(kind: Kind, namespace?: string): ResourceRef {
