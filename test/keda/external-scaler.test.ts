@@ -3,14 +3,30 @@
 // TCP connection, against a known synthetic load: two data-plane "pods" are HTTP servers exposing the
 // data plane's own metrics registry (dataplane/src/telemetry/metrics.ts) with counters and gauges set
 // by the test; the scrape clock is the test's, so the expected tokens/s are exact.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { GatewayMetrics } from '../../dataplane/src/telemetry/metrics.js';
 import { LoadTracker, scalerClientConstructor, startExternalScaler, type ExternalScaler, type ScrapeTarget } from '../../operator/src/scaler/index.js';
 
 const TIMEOUT = 30_000;
+/** KEDA's generated Go client in a tiny program (test/keda/go-client, scripts/keda/build-client.sh). */
+const KEDA_CLIENT = path.join(process.env.SWITCHBOARD_CACHE ?? path.join(os.homedir(), '.cache', 'switchboard'), 'keda', 'kedaclient');
+
+function goClient(port: number, op: string, metadata: Record<string, string>, extra: string[] = []): Promise<{ code: number; out: unknown }> {
+  return new Promise((resolve, reject) =>
+    execFile(KEDA_CLIENT, ['-addr', `127.0.0.1:${port}`, '-op', op, '-metadata', JSON.stringify(metadata), ...extra], { timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      if (code !== 0 && code !== 3) return reject(new Error(`kedaclient ${op} exited ${code}: ${stderr}`));
+      resolve({ code, out: JSON.parse(stdout) });
+    }),
+  );
+}
 
 interface Ref {
   name: string;
@@ -96,6 +112,21 @@ describe('KEDA external scaler over gRPC (externalscaler.proto from github.com/k
     const inflight = await call(client.GetMetrics, client, { scaledObjectRef: ref('in-flight', '4'), metricName: 's1-in-flight' });
     expect(inflight.metricValues).toEqual([{ metricName: 's1-in-flight', metricValue: 8, metricValueFloat: 8 }]);
     expect(await call(client.IsActive, client, ref('in-flight', '4'))).toEqual({ result: true });
+  }, TIMEOUT);
+
+  it("KEDA's own generated Go client reads the same values (GetMetricSpec, GetMetrics, IsActive, StreamIsActive, errors)", async () => {
+    if (!existsSync(KEDA_CLIENT)) throw new Error(`${KEDA_CLIENT} is missing: run scripts/keda/build-client.sh`);
+    const md = (metric: string, target: string): Record<string, string> => ref(metric, target).scalerMetadata;
+    expect((await goClient(scaler.port, 'GetMetricSpec', md('tokens-per-second', '1500'))).out).toEqual({ metricSpecs: [{ metricName: 'tokens-per-second', targetSize: 1500, targetSizeFloat: 1500 }] });
+    expect((await goClient(scaler.port, 'GetMetrics', md('tokens-per-second', '1000'), ['-metric', 's0-tokens-per-second'])).out).toEqual({
+      metricValues: [{ metricName: 's0-tokens-per-second', metricValue: 4000, metricValueFloat: 4000 }],
+    });
+    expect((await goClient(scaler.port, 'GetMetrics', md('in-flight', '4'), ['-metric', 's1-in-flight'])).out).toEqual({ metricValues: [{ metricName: 's1-in-flight', metricValue: 8, metricValueFloat: 8 }] });
+    expect((await goClient(scaler.port, 'IsActive', md('in-flight', '4'))).out).toEqual({ result: true });
+    expect((await goClient(scaler.port, 'StreamIsActive', md('in-flight', '4'), ['-messages', '1'])).out).toEqual({ results: [true] });
+    const bad = await goClient(scaler.port, 'GetMetrics', { gateway: 'edge', metric: 'in-flight', target: '0' }, ['-metric', 'x']);
+    expect(bad.code).toBe(3);
+    expect(bad.out).toMatchObject({ code: 'InvalidArgument' });
   }, TIMEOUT);
 
   it('StreamIsActive pushes the current activity, then each change', async () => {
