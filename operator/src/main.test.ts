@@ -32,6 +32,14 @@ describe('parseFlags', () => {
     expect(flags).toMatchObject({ kubeconfig: '/k', namespace: 'team-a', metricsPort: 0, leaseName: 'op.lock', identity: 'pod-1', workers: 4 });
   });
 
+  it('KEDA: --keda-scaler-address renders ScaledObjects, --external-scaler-port serves the scaler', () => {
+    expect(parse(['--keda-scaler-address', 'switchboard-operator.switchboard.svc:9443', '--external-scaler-port=9443'])).toMatchObject({
+      kedaScalerAddress: 'switchboard-operator.switchboard.svc:9443',
+      externalScalerPort: 9443,
+    });
+    expect(() => parse(['--external-scaler-port', '0'])).toThrow(UsageError);
+  });
+
   it('reads lease timings as durations', () => {
     const flags = parse(['--leader-elect-lease-duration', '1m', '--leader-elect-renew-deadline=30s', '--leader-elect-retry-period', '500ms']);
     expect(flags).toMatchObject({ leaseDurationMs: 60_000, renewDeadlineMs: 30_000, retryPeriodMs: 500 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { setupControllers } from './controllers/index.js';
+import { kubeTargets, LoadTracker, startExternalScaler, type ExternalScaler } from './scaler/index.js';
 import {
   defaultIdentity,
   errorMessage,
@@ -13,6 +14,7 @@ import {
   kubeLeaseClient,
   Manager,
   METRIC_PREFIX,
+  realClock,
   type Logger,
   type RequestOptions,
   type WatchHandlers,
@@ -43,6 +45,10 @@ Options:
   --identity ID               this replica's identity in the Lease (default: $POD_NAME, else
                               hostname_random)
   --workers N                 concurrent reconciles per controller (default 2)
+  --keda-scaler-address ADDR  KEDA is installed: own a ScaledObject per autoscaled GatewayConfig,
+                              its external-push trigger pointing at ADDR (host:port of this
+                              operator's external-scaler Service); default: no ScaledObjects
+  --external-scaler-port N    serve KEDA's external scaler gRPC API on N (default: off)
   --log-level LEVEL           trace, debug, info, warn, error or fatal (default info, or $LOG_LEVEL)
   -h, --help                  print this help and exit
 `;
@@ -62,6 +68,8 @@ export interface OperatorFlags {
   identity: string | undefined;
   workers: number;
   logLevel: string;
+  kedaScalerAddress?: string | undefined;
+  externalScalerPort?: number | undefined;
 }
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
@@ -93,6 +101,8 @@ const FLAGS: Record<string, FlagKind> = {
   identity: 'string',
   workers: 'string',
   'log-level': 'string',
+  'keda-scaler-address': 'string',
+  'external-scaler-port': 'string',
   help: 'boolean',
 };
 
@@ -193,6 +203,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     identity,
     workers: parseInteger('workers', str('workers') ?? '2', 1, 64),
     logLevel,
+    kedaScalerAddress: str('keda-scaler-address'),
+    externalScalerPort: str('external-scaler-port') === undefined ? undefined : parseInteger('external-scaler-port', str('external-scaler-port')!, 1, 65535),
   };
 }
 
@@ -332,7 +344,13 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
         }
       : false,
   });
-  setupControllers(manager, client, { namespace: flags.namespace, dataPlaneImage: flags.dataPlaneImage, logger: log, workers: flags.workers });
+  setupControllers(manager, client, {
+    namespace: flags.namespace,
+    dataPlaneImage: flags.dataPlaneImage,
+    logger: log,
+    workers: flags.workers,
+    ...(flags.kedaScalerAddress ? { keda: { scalerAddress: flags.kedaScalerAddress } } : {}),
+  });
 
   const removeSignalHandlers = manager.handleSignals(['SIGTERM', 'SIGINT']);
   try {
@@ -353,7 +371,21 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     },
     'operator started',
   );
+  // Every replica serves the external scaler (it reads pods and their metrics; no leader needed).
+  let scaler: ExternalScaler | undefined;
+  if (flags.externalScalerPort !== undefined) {
+    try {
+      const tracker = new LoadTracker({ targets: kubeTargets(client), clock: realClock });
+      scaler = await startExternalScaler({ load: (ns, gw) => tracker.load(ns, gw), host: flags.metricsBindAddress, port: flags.externalScalerPort, logger: log });
+    } catch (err) {
+      log.error({ port: flags.externalScalerPort, err: errorMessage(err) }, 'cannot start the external scaler');
+      removeSignalHandlers();
+      await manager.stop();
+      return 1;
+    }
+  }
   const exit = await manager.wait();
+  await scaler?.stop();
   removeSignalHandlers();
   if (exit.reason === 'stopped') return 0;
   log.error({ reason: exit.reason, ...(exit.reason === 'error' ? { err: exit.error } : {}) }, 'operator exiting');
