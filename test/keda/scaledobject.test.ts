@@ -3,12 +3,17 @@
 // github.com/kedacore/keda/v2, fetched by scripts/keda/ensure.sh), so every object the operator
 // writes is validated against KEDA's real schema. Controllers run in-process, KEDA itself does not.
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import { setupControllers } from '../../operator/src/controllers/index.js';
-import { KubeApiError, KubeClient, Manager, type KubeObject } from '../../operator/src/runtime/index.js';
+import { KubeApiError, KubeClient, Manager, realClock, type KubeObject } from '../../operator/src/runtime/index.js';
+import { kubeTargets, LoadTracker, scalerClientConstructor, startExternalScaler } from '../../operator/src/scaler/index.js';
+import { GatewayMetrics } from '../../dataplane/src/telemetry/metrics.js';
 import { GENERATED_CRDS, IMAGE, gatewayConfig, namespace, paths, waitFor } from '../operator/support.js';
 
 const TIMEOUT = 60_000;
@@ -134,6 +139,45 @@ describe('KEDA ScaledObject for an autoscaled GatewayConfig (KEDA CRD from githu
     const r = await cluster.kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(autoscaled(ns, 'bad', { maxReplicas: 4, targetInflight: 10, trigger: 'prometheus' })) });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('set prometheus.serverAddress when trigger is prometheus');
+  }, TIMEOUT);
+
+  it('end to end: the rendered trigger metadata drives the external scaler, which finds the ready gateway pods through the apiserver and scrapes them', async () => {
+    const ns = 'keda-push';
+    const so = (await get<Obj>(scaledObjectPath(ns, 'edge-gateway')))!;
+    const trigger = (so.spec?.triggers as Array<{ name: string; metadata: Record<string, string> }>).find((t) => t.name === 'in-flight')!;
+    // One data-plane "pod": the data plane's metrics registry on loopback; its Pod object says 127.0.0.1.
+    const metrics = new GatewayMetrics();
+    metrics.inFlight.set(7);
+    const server = http.createServer((_req, res) => void metrics.registry.metrics().then((t) => res.end(t)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const adminPort = (server.address() as AddressInfo).port;
+    const pod = (name: string, labels: Record<string, string>): object => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec: { containers: [{ name: 'gateway', image: IMAGE }] } });
+    const gatewayLabels = { 'switchboard.dev/gateway': 'edge', 'app.kubernetes.io/component': 'gateway' };
+    await apply(pod('edge-gateway-ready', gatewayLabels), pod('edge-gateway-starting', gatewayLabels), pod('app-with-sidecar', { 'switchboard.dev/gateway': 'edge', 'app.kubernetes.io/component': 'app' }));
+    const setStatus = (name: string, ready: boolean) =>
+      admin.request('PATCH', `${paths.pod(ns, name)}/status`, {
+        contentType: 'application/merge-patch+json',
+        body: { status: { podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }], conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] } },
+      });
+    await Promise.all([setStatus('edge-gateway-ready', true), setStatus('edge-gateway-starting', false), setStatus('app-with-sidecar', true)]);
+
+    const targets = kubeTargets(admin, adminPort);
+    expect(await targets(ns, 'edge')).toEqual([{ pod: 'edge-gateway-ready', url: `http://127.0.0.1:${adminPort}/metrics` }]);
+    const tracker = new LoadTracker({ targets, clock: realClock });
+    const scaler = await startExternalScaler({ load: (n, g) => tracker.load(n, g), host: '127.0.0.1', port: 0 });
+    const Client = scalerClientConstructor();
+    const client = new Client(`127.0.0.1:${scaler.port}`, grpc.credentials.createInsecure());
+    try {
+      const ref = { name: 'edge-gateway', namespace: ns, scalerMetadata: trigger.metadata };
+      const res = await new Promise<{ metricValues: Array<{ metricName: string; metricValueFloat: number }> }>((resolve, reject) =>
+        (client as unknown as { GetMetrics: (r: unknown, cb: (e: Error | null, v: never) => void) => void }).GetMetrics({ scaledObjectRef: ref, metricName: 's1-in-flight' }, (e, v) => (e ? reject(e) : resolve(v))),
+      );
+      expect(res.metricValues).toEqual([expect.objectContaining({ metricName: 's1-in-flight', metricValueFloat: 7 })]);
+    } finally {
+      client.close();
+      await scaler.stop();
+      await new Promise((r) => server.close(r));
+    }
   }, TIMEOUT);
 
   it('switching from autoscaling to fixed replicas deletes the ScaledObject and the operator owns replicas again', async () => {
