@@ -8,3 +8,15 @@ import type { RuntimeConfig } from './runtime-config.js';
 export function configHash(config: RuntimeConfig): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
+
+/**
+ * The hash a data plane applies and reports: configHash, or, when aliases route through learned
+ * routers, the hash of configHash plus each router artifact's sha256 (alias order), so a new
+ * artifact is a new applied hash. The operator can compute it from the artifacts' digests.
+ */
+export function appliedConfigHash(config: RuntimeConfig, routerDigests: ReadonlyArray<readonly [alias: string, sha256: string]> = []): string {
+  const base = configHash(config);
+  if (routerDigests.length === 0) return base;
+  const lines = [base, ...routerDigests.map(([alias, digest]) => `${alias}=${digest}`)];
+  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16);
+}

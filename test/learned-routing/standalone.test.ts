@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeConfigInput } from '@switchboard/crds';
+import { appliedConfigHash, configHash, RuntimeConfig, type RuntimeConfigInput } from '@switchboard/crds';
 import { deployment, gatewayConfig, MASTER_KEY, readiness, startTestGateway, startTestMock, waitFor, type TestGateway } from '../support/stack.js';
 import type { MockServer } from '../../dataplane/src/mock/server.js';
 import { gzip, trainArtifact, writeBytesAtomic } from './fixtures.js';
@@ -82,6 +82,11 @@ describe('an alias routed through a learned router', () => {
       return r.hash !== before.hash ? r : undefined;
     });
     expect(after.deployment).toBe('chatty');
+    // The applied hash covers the artifact: what an operator can compute from its sha256.
+    const parsed = RuntimeConfig.parse(config(gw.dir));
+    expect(before.hash).toBe(appliedConfigHash(parsed, [['auto', original.digest]]));
+    expect(after.hash).toBe(appliedConfigHash(parsed, [['auto', inverted.digest]]));
+    expect(after.hash).not.toBe(configHash(parsed));
     expect(after.reason).toMatch(/^learned knn \(model-b /);
     expect((await ask('write a poem about the sea')).deployment).toBe('coder');
     const ready = await readiness(gw.adminUrl);

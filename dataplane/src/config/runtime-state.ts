@@ -2,7 +2,7 @@
 // Compilation resolves credentials and precomputes lookups; it fails as a whole (so a bad
 // update never replaces a good state) and never mutates a state once built.
 import type { AdmissionSettings } from '../admission/admission.js';
-import { configHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
+import { appliedConfigHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
 import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { sha256Hex } from '../auth/key-hash.js';
@@ -108,13 +108,13 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
       ...(model.router ? { router: compileRouter(model.name, model.router, ctx.configMaps) } : {}),
     });
   }
-  const routerDigests = [...models.values()].flatMap((m) => (m.router ? [`${m.name}=${m.router.digest}`] : []));
+  const routerDigests = [...models.values()].flatMap((m) => (m.router ? [[m.name, m.router.digest] as const] : []));
   const artifactRefs = config.models.flatMap((m) => (m.router ? [m.router.artifact] : []));
   const auth = compileAuth(config, ctx);
   const keys = [...models.values()].flatMap((m) => m.deployments.map((d) => d.apiKey ?? ''));
   return {
     // A new router artifact is a new state: the applied hash covers the artifacts' digests.
-    hash: routerDigests.length === 0 ? configHash(config) : sha256Hex([configHash(config), ...routerDigests].join('\n')).slice(0, 16),
+    hash: appliedConfigHash(config, routerDigests),
     config,
     models,
     auth,
