@@ -79,6 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   let accepting = true;
   const streams = new StreamRegistry();
+  metrics.countStreams(() => streams.size);
   let sweep: NodeJS.Timeout | undefined;
   const lifecycle = new GracefulShutdown({
     stopAccepting() {

@@ -28,6 +28,16 @@ export class GatewayMetrics {
     help: 'Requests being processed.',
     registers: [this.registry],
   });
+  /** Read at scrape time from the stream registry (countStreams): nothing on the relay's hot path. */
+  private streamCount: () => number = () => 0;
+  readonly inFlightStreams: Gauge = new Gauge({
+    name: 'switchboard_in_flight_streams',
+    help: 'Streamed responses being relayed (from the first byte to the end of the stream).',
+    registers: [this.registry],
+    collect: () => {
+      this.inFlightStreams.set(this.streamCount());
+    },
+  });
   readonly reloads = new Counter({
     name: 'switchboard_config_reloads_total',
     help: 'Config reloads by result (applied, rejected, unchanged).',
@@ -60,5 +70,10 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+  }
+
+  /** Where switchboard_in_flight_streams comes from: the open streams (StreamRegistry.size). */
+  countStreams(count: () => number): void {
+    this.streamCount = count;
   }
 }
