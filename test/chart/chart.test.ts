@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { chartDir, find, generatedCrdDir, helm, render, sets, type DeploymentShape, type Manifest } from './helm.ts';
 
 const TIMEOUT = 60_000;
-const EVERY_OPTION = { 'serviceMonitor.enabled': true, 'prometheusRule.enabled': true, 'grafanaDashboard.enabled': true, 'service.externalScaler.enabled': true };
+const EVERY_OPTION = { 'serviceMonitor.enabled': true, 'prometheusRule.enabled': true, 'grafanaDashboard.enabled': true, 'keda.enabled': true };
 
 const operatorContainer = (objects: Manifest[]) => (find(objects, 'Deployment') as unknown as DeploymentShape).spec.template.spec.containers[0]!;
 
@@ -117,6 +117,28 @@ describe('the switchboard chart', () => {
     expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
     expect(JSON.parse(dashboard.data['switchboard-operator.json']!)).toMatchObject({ uid: 'switchboard-operator' });
     expect((find(objects, 'Service').spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name)).toEqual(['metrics', 'grpc-scaler']);
+  }, TIMEOUT);
+
+  it('with keda.enabled, serves the external scaler, owns ScaledObjects and may write them; without it, none of that', async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const kedaRules = (o: Manifest) => (o as unknown as { rules: Rule[] }).rules.filter((r) => r.apiGroups.includes('keda.sh'));
+    const servicePorts = (objects: Manifest[]) => (find(objects, 'Service').spec as { ports: Array<{ name: string; port: number; targetPort: string | number }> }).ports;
+
+    const on = (await render('sb', 'ops', { 'keda.enabled': true, 'keda.externalScalerPort': 9555 })).objects;
+    expect(operatorContainer(on).args).toEqual(expect.arrayContaining(['--external-scaler-port=9555', '--keda-scaler-address=sb-switchboard.ops.svc:9555']));
+    expect(operatorContainer(on).ports).toContainEqual({ name: 'grpc-scaler', containerPort: 9555, protocol: 'TCP' });
+    expect(servicePorts(on)).toContainEqual({ name: 'grpc-scaler', port: 9555, targetPort: 'grpc-scaler', protocol: 'TCP', appProtocol: 'grpc' });
+    expect(kedaRules(find(on, 'ClusterRole'))).toEqual([{ apiGroups: ['keda.sh'], resources: ['scaledobjects'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] }]);
+    const scoped = (await render('sb', 'ops', { 'keda.enabled': true, watchNamespace: 'team-a' })).objects;
+    expect(kedaRules(find(scoped, 'Role', 'sb-switchboard'))).toHaveLength(1);
+    expect(operatorContainer(scoped).args).toContain('--keda-scaler-address=sb-switchboard.ops.svc:9443');
+
+    const { objects: off, text } = await render('sb', 'ops');
+    expect(operatorContainer(off).args.filter((a) => /scaler/.test(a))).toEqual([]);
+    expect(operatorContainer(off).ports.map((p) => p.name)).toEqual(['metrics']);
+    expect(servicePorts(off).map((p) => p.name)).toEqual(['metrics']);
+    expect(kedaRules(find(off, 'ClusterRole'))).toEqual([]);
+    expect(text).not.toContain('keda.sh');
   }, TIMEOUT);
 
   it.each([

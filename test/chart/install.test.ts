@@ -82,6 +82,19 @@ describe('the switchboard chart on a real kube-apiserver', () => {
     ]);
     return result.stdout.trim() === 'yes';
   };
+  // ScaledObjects without KEDA's CRD: `kubectl auth can-i` cannot resolve the group without
+  // discovery (it asks about resource "scaledobjects.keda.sh" in the core group), so ask the
+  // apiserver's RBAC with a SubjectAccessReview naming the group.
+  const scaledObjectVerbs = async (user: string): Promise<string[]> => {
+    const allowed: string[] = [];
+    for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) {
+      const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, resourceAttributes: { group: 'keda.sh', resource: 'scaledobjects', verb, namespace: DEMO } } };
+      const result = await cluster.kubectl(['create', '-o', 'jsonpath={.status.allowed}', '-f', '-'], { input: JSON.stringify(review) });
+      expect(result.stderr).toBe('');
+      if (result.stdout.trim() === 'true') allowed.push(verb);
+    }
+    return allowed;
+  };
   const describeAccess = ([verb, resource, namespace, subresource]: Access): string =>
     `${verb} ${resource}${subresource ? `/${subresource}` : ''}${namespace ? ` -n ${namespace}` : ''}`;
 
@@ -157,6 +170,20 @@ describe('the switchboard chart on a real kube-apiserver', () => {
     const excess: string[] = [];
     for (const access of OPERATOR_MUST_NOT) if (await canI(access)) excess.push(describeAccess(access));
     expect(excess).toEqual([]);
+  }, TIMEOUT);
+
+  it('with keda.enabled, grants the operator ScaledObjects too and exposes the external scaler on its Service', async () => {
+    // A second release (the CRDs stay owned by the first): RBAC and the Service only matter here.
+    const ns = 'sb-keda';
+    const result = await helm(['install', 'scaled', chartDir, '--namespace', ns, '--create-namespace', ...sets({ 'keda.enabled': true, 'crds.install': false, 'helmTest.enabled': false })], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(await scaledObjectVerbs(`system:serviceaccount:${ns}:scaled-switchboard`)).toEqual(['get', 'list', 'watch', 'create', 'patch', 'delete']);
+    // The first release, without keda.enabled, may not touch them.
+    expect(await scaledObjectVerbs(SA)).toEqual([]);
+    const service = await getJson<{ spec: { ports: Array<{ name: string; port: number }> } }>(cluster, ['service', 'scaled-switchboard', '-n', ns]);
+    expect(service?.spec.ports).toContainEqual(expect.objectContaining({ name: 'grpc-scaler', port: 9443 }));
+    expect((await helm(['uninstall', 'scaled', '--namespace', ns], { env })).code).toBe(0);
   }, TIMEOUT);
 
   it('the operator, as the chart ServiceAccount with the Deployment arguments, reconciles the example GatewayConfig', async () => {
