@@ -1,7 +1,8 @@
 // What the mock says, independent of wire format: deterministic text tokens, tool-call
 // arguments built from a JSON schema, prompt token estimates and embedding vectors.
 import { arrayField, isObject, objectField, stringField, type JsonObject } from './json.js';
-import { fnv1a, mulberry32 } from './prng.js';
+import { seededRandom } from '../seeded-random.js';
+import { fnv1a } from './prng.js';
 
 const VOCABULARY = [
   'This', ' is', ' the', ' Switch', 'board', ' mock', ' provider', ' speaking', ':', ' every', ' word',
@@ -134,7 +135,7 @@ export function messagesChars(messages: readonly unknown[]): number {
 
 /** A deterministic unit vector for `input`: the same input always maps to the same vector. */
 export function embeddingVector(input: string, dimensions: number): Float32Array {
-  const random = mulberry32(fnv1a(input));
+  const random = seededRandom(fnv1a(input));
   const vector = new Float32Array(dimensions);
   let norm = 0;
   for (let i = 0; i < dimensions; i++) {

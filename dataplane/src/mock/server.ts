@@ -23,7 +23,7 @@ import {
   type ResponseContext,
 } from './openai.js';
 import { afterDelay, gapMs, responseDelayMs, writeFrames } from './pacing.js';
-import { mulberry32 } from './prng.js';
+import { seededRandom } from '../seeded-random.js';
 import { fingerprint, TrafficLog, type MockRequestRecord, type MockStats } from './stats.js';
 
 export type { MockOptions } from './options.js';
@@ -122,7 +122,7 @@ class MockProvider {
 
   constructor(private readonly options: MockOptions) {
     this.log = new TrafficLog(options.historySize);
-    this.random = mulberry32(options.seed);
+    this.random = seededRandom(options.seed);
     this.defaults = {
       retryAfterSeconds: options.retryAfterSeconds,
       slowHeadersMs: options.slowHeadersMs,
@@ -184,7 +184,7 @@ class MockProvider {
     if (method === 'GET' && path === '/mock/stats') sendJson(res, undefined, 200, JSON.stringify(this.log.snapshot()));
     else if (method === 'POST' && path === '/mock/reset') {
       this.log.reset();
-      this.random = mulberry32(this.options.seed);
+      this.random = seededRandom(this.options.seed);
       sendJson(res, undefined, 200, '{"reset":true}');
     } else if (method === 'GET' && path === '/mock/health') sendJson(res, undefined, 200, '{"status":"ok"}');
     else sendError(res, undefined, 'openai', 404, `Unknown mock endpoint: ${method} ${path}.`);

@@ -2,7 +2,7 @@
 import type { ModelPrice } from './artifact.js';
 import type { RoutingExample } from './dataset.js';
 import { evaluate, type EvalReport } from './evaluate.js';
-import { seededRandom } from './random.js';
+import { seededRandom } from '../../seeded-random.js';
 import { LearnedRouter, type TrainOptions } from './router.js';
 
 /** Fold index per example: a seeded shuffle dealt round-robin into `folds` folds. */

@@ -3,7 +3,7 @@
 //   mlp: quality_m = sigmoid(W2_m . relu(W1 x + b1) + b2_m)
 //   mf:  quality_m = sigmoid(v_m . (P x) + b_m), RouteLLM's bilinear matrix factorisation with
 //        the query embedding replaced by the hashed features and its w2 folded into v_m.
-import { seededRandom } from '../random.js';
+import { seededRandom } from '../../../seeded-random.js';
 import { tensor, type Artifact, type Tensor } from '../artifact.js';
 import type { SparseVector } from '../sparse.js';
 import { modelMeans, numberParam, type RouterHead, type TrainingSet } from './head.js';
