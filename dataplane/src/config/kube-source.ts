@@ -157,6 +157,24 @@ export class KubeConfigSource implements ConfigSource {
     return informer;
   }
 
+  /**
+   * Makes sure each named object has a synced watch in `watched`; returns "<ns>/<name>: <why>"
+   * for the first one that cannot be listed by the deadline.
+   */
+  private async watchAll(
+    watched: Map<string, Informer<DataObject>>,
+    plural: 'configmaps' | 'secrets',
+    names: Iterable<string>,
+    deadline: number,
+  ): Promise<string | undefined> {
+    for (const name of names) if (!watched.has(name)) watched.set(name, this.informer(plural, name));
+    for (const name of names) {
+      const informer = watched.get(name)!;
+      if (!(await waitForSync(informer, deadline))) return `${this.options.namespace}/${name}: ${informer.health().lastError ?? 'timed out'}`;
+    }
+    return undefined;
+  }
+
   private async initialise(): Promise<void> {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 30_000);
     if (!(await waitForSync(this.configMaps, deadline))) {
@@ -214,21 +232,11 @@ export class KubeConfigSource implements ConfigSource {
     const parsed = parseConfigText(text, this.source);
     if (!parsed.ok) return parsed;
     const names = referencedSecrets(parsed.config);
-    for (const name of names) if (!this.secrets.has(name)) this.secrets.set(name, this.informer('secrets', name));
-    for (const name of names) {
-      const informer = this.secrets.get(name)!;
-      if (!(await waitForSync(informer, deadline))) {
-        return { ok: false, message: `${this.source}: cannot list Secret ${this.options.namespace}/${name}: ${informer.health().lastError ?? 'timed out'}` };
-      }
-    }
+    const secretsError = await this.watchAll(this.secrets, 'secrets', names, deadline);
+    if (secretsError) return { ok: false, message: `${this.source}: cannot list Secret ${secretsError}` };
     const artifactNames = referencedArtifactConfigMaps(parsed.config);
-    for (const name of artifactNames) if (!this.artifacts.has(name)) this.artifacts.set(name, this.informer('configmaps', name));
-    for (const name of artifactNames) {
-      const informer = this.artifacts.get(name)!;
-      if (!(await waitForSync(informer, deadline))) {
-        return { ok: false, message: `${this.source}: cannot list ConfigMap ${this.options.namespace}/${name}: ${informer.health().lastError ?? 'timed out'}` };
-      }
-    }
+    const artifactsError = await this.watchAll(this.artifacts, 'configmaps', artifactNames, deadline);
+    if (artifactsError) return { ok: false, message: `${this.source}: cannot list ConfigMap ${artifactsError}` };
     try {
       return { ok: true, state: compileRuntimeState(parsed.config, this.compileContext()), text };
     } catch (error) {
