@@ -282,3 +282,23 @@ export function describeLoad(load: OpenLoopLoad): string {
     `p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms; failed ${load.failures().length}; missed ${load.missed}`
   );
 }
+
+/**
+ * The models of change variant 0–3, with deployments built by `d(suffix, weight)`: one alias
+ * with two weighted deployments, a single deployment, three deployments under least-inflight plus
+ * a spare alias, or two deployments with a fallback alias.
+ */
+export function modelVariant<D>(variant: number, d: (suffix: string, weight: number) => D) {
+  if (variant === 0) return [{ name: 'live', deployments: [d('blue', 1), d('green', 3)] }];
+  if (variant === 1) return [{ name: 'live', deployments: [d('solo', 1)] }];
+  if (variant === 2) {
+    return [
+      { name: 'live', deployments: [d('a', 2), d('b', 1), d('c', 1)], strategy: 'least-inflight' as const },
+      { name: 'spare', deployments: [d('spare', 1)] },
+    ];
+  }
+  return [
+    { name: 'live', deployments: [d('x', 5), d('y', 1)], fallbacks: ['backup'] },
+    { name: 'backup', deployments: [d('backup', 1)] },
+  ];
+}

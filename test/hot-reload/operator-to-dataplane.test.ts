@@ -15,7 +15,7 @@ import { renderConfigText } from '../../operator/src/controllers/runtime-config.
 import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
 import { startCli, type RunningCli } from '../support/cli.js';
 import { buildOperator, condition, installCrds, killAllOperators, kubectlOk, startOperator, type Condition, type OperatorProcess } from '../operator-e2e/operator-process.js';
-import { ConfigLedger, describeLoad, OpenLoopLoad, percentile, readyz, waitServing, type Target } from './load.js';
+import { ConfigLedger, describeLoad, modelVariant, OpenLoopLoad, percentile, readyz, waitServing, type Target } from './load.js';
 
 const NS = 'sb-hot-reload';
 const GW = 'edge';
@@ -62,14 +62,7 @@ function change(i: number, secret = 'upstream-key'): { spec: Record<string, unkn
   });
   const strategies = ['weighted', 'least-inflight', 'lowest-latency', 'weighted'] as const;
   const variant = i % 4;
-  const models: Array<Record<string, unknown>> =
-    variant === 0
-      ? [{ name: 'live', deployments: [d('blue', 1), d('green', 3)] }]
-      : variant === 1
-        ? [{ name: 'live', deployments: [d('solo', 1)] }]
-        : variant === 2
-          ? [{ name: 'live', deployments: [d('a', 2), d('b', 1), d('c', 1)], strategy: 'least-inflight' }, { name: 'spare', deployments: [d('spare', 1)] }]
-          : [{ name: 'live', deployments: [d('x', 5), d('y', 1)], fallbacks: ['backup'] }, { name: 'backup', deployments: [d('backup', 1)] }];
+  const models = modelVariant(variant, d);
   const spec = {
     models,
     routing: { strategy: strategies[variant] },

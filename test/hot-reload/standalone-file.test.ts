@@ -13,7 +13,7 @@ import { configHash, RuntimeConfig, type RuntimeConfigInput } from '@switchboard
 import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
 import { buildWorkspaces, startCli, type RunningCli } from '../support/cli.js';
 import { metricValue, writeFileAtomic } from '../support/stack.js';
-import { ConfigLedger, describeLoad, OpenLoopLoad, percentile, readyz, waitServing } from './load.js';
+import { ConfigLedger, describeLoad, modelVariant, OpenLoopLoad, percentile, readyz, waitServing } from './load.js';
 
 const UPSTREAM_KEY = 'sk-upstream-standalone';
 const MASTER_KEY = 'sk-master-standalone';
@@ -40,14 +40,7 @@ function edit(i: number, credentialEnv = 'UPSTREAM_API_KEY'): { config: RuntimeC
     weight,
   });
   const variant = i % 4;
-  const models: RuntimeConfigInput['models'] =
-    variant === 0
-      ? [{ name: 'live', deployments: [d('blue', 1), d('green', 3)] }]
-      : variant === 1
-        ? [{ name: 'live', deployments: [d('solo', 1)] }]
-        : variant === 2
-          ? [{ name: 'live', deployments: [d('a', 2), d('b', 1), d('c', 1)], strategy: 'least-inflight' }, { name: 'spare', deployments: [d('spare', 1)] }]
-          : [{ name: 'live', deployments: [d('x', 5), d('y', 1)], fallbacks: ['backup'] }, { name: 'backup', deployments: [d('backup', 1)] }];
+  const models = modelVariant(variant, d);
   const config: RuntimeConfigInput = {
     models,
     routing: { strategy: (['weighted', 'least-inflight', 'lowest-latency', 'weighted'] as const)[variant] },
