@@ -2,7 +2,6 @@
 // one machine, every server in its own process. Prints a markdown table (metric, target,
 // measured, pass/fail) and writes it to bench/results/latest.md.
 // usage: node bench/run.ts [--quick] [--profile]
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import {
   type LoadGenerator,
   type ServerProcess,
 } from './lib/processes.ts';
+import { chatTarget, writeGatewayConfig } from './lib/gateway.ts';
 import { median, ms, percentile, summarize } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
@@ -53,20 +53,11 @@ function log(text: string): void {
 const t0 = performance.now();
 
 function gatewayConfig(mockUrl: string, longMockUrl?: string): string {
-  const path = join(work, `gateway-${Math.random().toString(36).slice(2)}.json`);
-  const alias = (name: string, url: string) => ({ name, deployments: [{ name: `${name}-mock`, provider: 'openai-compatible', model: 'mock-gpt', baseUrl: `${url}/v1` }] });
-  const config = {
-    models: longMockUrl ? [alias('bench', mockUrl), alias('bench-long', longMockUrl)] : [alias('bench', mockUrl)],
-    auth: { clientKeys: [{ name: 'bench', sha256: createHash('sha256').update(CLIENT_KEY).digest('hex') }] },
-  };
-  writeFileSync(path, JSON.stringify(config));
-  return path;
+  return writeGatewayConfig(work, CLIENT_KEY, longMockUrl ? { bench: mockUrl, 'bench-long': longMockUrl } : { bench: mockUrl });
 }
 
 function target(name: string, server: ServerProcess, model: string, stream: boolean, key?: string): Target {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (key) headers.authorization = `Bearer ${key}`;
-  return { name, origin: server.url, path: '/v1/chat/completions', headers, body: JSON.stringify({ model, messages: PROMPT, stream }) };
+  return chatTarget(name, server, model, PROMPT, stream, key);
 }
 
 interface Row {

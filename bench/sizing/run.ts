@@ -3,7 +3,6 @@
 // alone) and then through the gateway at the same concurrency. Prints a markdown table and writes
 // it to bench/results/sizing.md.
 // usage: node bench/sizing/run.ts [--quick]
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { StreamRecord, StreamsResult, Target } from '../lib/jobs.ts';
 import { memoryOf, repoRoot, startGateway, startLoadGenerator, startMock, type LoadGenerator, type ServerProcess } from '../lib/processes.ts';
+import { chatTarget, writeGatewayConfig } from '../lib/gateway.ts';
 import { ms, summarize } from '../lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' } } });
@@ -34,22 +34,8 @@ function log(text: string): void {
   process.stderr.write(`[sizing ${((performance.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
 }
 
-function gatewayConfig(mockUrl: string): string {
-  const path = join(work, 'gateway.json');
-  writeFileSync(
-    path,
-    JSON.stringify({
-      models: [{ name: 'bench', deployments: [{ name: 'bench-mock', provider: 'openai-compatible', model: 'mock-gpt', baseUrl: `${mockUrl}/v1` }] }],
-      auth: { clientKeys: [{ name: 'bench', sha256: createHash('sha256').update(CLIENT_KEY).digest('hex') }] },
-    }),
-  );
-  return path;
-}
-
 function target(name: string, server: ServerProcess, model: string, key?: string): Target {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (key) headers.authorization = `Bearer ${key}`;
-  return { name, origin: server.url, path: '/v1/chat/completions', headers, body: JSON.stringify({ model, messages: PROMPT, stream: true }) };
+  return chatTarget(name, server, model, PROMPT, true, key);
 }
 
 /** utime + stime of a process, in seconds of CPU. */
@@ -178,7 +164,7 @@ async function main(): Promise<number> {
   try {
     const mock = await startMock('sizing-mock', mockFlags);
     servers.push(mock);
-    const gw = await startGateway('sizing-gateway', gatewayConfig(mock.url), join(work, 'gateway-access.log'));
+    const gw = await startGateway('sizing-gateway', writeGatewayConfig(work, CLIENT_KEY, { bench: mock.url }), join(work, 'gateway-access.log'));
     servers.push(gw);
     await delay(500);
     idle.rssMb = memoryOf(gw.pid).rssMb;
