@@ -9,6 +9,7 @@ import { admissionFor, createApiServer } from './http/api-server.js';
 import { GracefulShutdown, StreamRegistry } from './lifecycle/shutdown.js';
 import { closeAgents } from './pipeline/upstream.js';
 import { HealthRegistry } from './routing/health.js';
+import { circuitStates } from './telemetry/circuits.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 
 export interface GatewayOptions {
@@ -80,6 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let accepting = true;
   const streams = new StreamRegistry();
   metrics.countStreams(() => streams.size);
+  metrics.readCircuits(() => circuitStates(config.current(), health, Date.now()));
   let sweep: NodeJS.Timeout | undefined;
   const lifecycle = new GracefulShutdown({
     stopAccepting() {

@@ -11,6 +11,7 @@ import { AdmissionController, type Priority } from '../admission/admission.js';
 import type { RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import { ExchangeMetrics } from '../telemetry/exchange-metrics.js';
 import { readBody } from './body.js';
 import { GatewayError, errorBody } from './errors.js';
 import { parseRequest } from './request-shape.js';
@@ -132,6 +133,7 @@ async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerRe
 
 export function createApiServer(deps: ApiServerDeps): Server {
   const { metrics, log } = deps;
+  const exchangeMetrics = new ExchangeMetrics(metrics);
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     const started = performance.now();
     const path = req.url?.split('?', 1)[0] ?? '/';
@@ -157,16 +159,14 @@ export function createApiServer(deps: ApiServerDeps): Server {
           error instanceof GatewayError ? error : new GatewayError(500, 'api_error', 'Internal gateway error.', null, 'internal_error');
         if (!(error instanceof GatewayError)) log.error({ err: error, requestId }, 'unexpected error');
         sendError(res, gatewayError, wire, requestId);
-        return { status: gatewayError.status, reason: gatewayError.message, attempts: 0 };
+        return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: gatewayError.code === 'gateway_overloaded' ? 'shed' : 'none' };
       })
       .then((result) => {
         metrics.inFlight.dec();
         const seconds = (performance.now() - started) / 1000;
         const model = result.alias ?? '';
-        metrics.requests.inc({ model, deployment: result.deployment ?? '', operation: op, status: String(result.status) });
         metrics.duration.observe({ model, operation: op }, seconds);
-        if (result.inputTokens) metrics.tokens.inc({ model, direction: 'input' }, result.inputTokens);
-        if (result.outputTokens) metrics.tokens.inc({ model, direction: 'output' }, result.outputTokens);
+        exchangeMetrics.record(op, result, started);
         log.info(
           {
             requestId,

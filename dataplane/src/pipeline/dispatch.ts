@@ -7,11 +7,12 @@ import type { JsonObject, Operation, Translator, Usage } from '../providers/type
 import { choose, ineligible, type Candidate, type SkipReason } from '../routing/balancer.js';
 import type { HealthRegistry } from '../routing/health.js';
 import { GatewayError, badRequest, errorBody } from '../http/errors.js';
-import type { Exchange, ExchangeResult } from './exchange.js';
+import type { Exchange, ExchangeResult, RoutedTry, SkippedDeployment } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
 import { learnedPick } from './learned-pick.js';
 import { routeReason, type Failure } from './route-reason.js';
+import { routeClass } from '../telemetry/route-class.js';
 import { agentFor, sendUpstream } from './upstream.js';
 
 export interface DispatchDeps {
@@ -56,6 +57,8 @@ function tooSmall(target: DeploymentTarget, ex: Exchange): boolean {
 interface Skips {
   reasons: Set<SkipReason | 'context-window' | 'unsupported'>;
   retryAtMs: number;
+  /** Deployments passed over for cooldown or a rate limit, once per decision (for metrics). */
+  skipped: SkippedDeployment[];
 }
 
 function eligibleCandidates(group: ModelGroup, ex: Exchange, deps: DispatchDeps, skips: Skips): Candidate<DeploymentTarget>[] {
@@ -74,6 +77,7 @@ function eligibleCandidates(group: ModelGroup, ex: Exchange, deps: DispatchDeps,
     const skip = ineligible(candidate, now, ex.estimatedPromptTokens);
     if (skip) {
       skips.reasons.add(skip);
+      skips.skipped.push({ target, route: skip === 'cooldown' ? 'cooldown-skip' : 'limit-skip' });
       if (skip === 'cooldown') skips.retryAtMs = Math.min(skips.retryAtMs, candidate.health.coolingUntil);
       else skips.retryAtMs = Math.min(skips.retryAtMs, now + 1000);
       continue;
@@ -105,9 +109,12 @@ async function firstChunk(iterator: AsyncIterator<Buffer>): Promise<{ ok: true; 
 
 type Call = ReturnType<typeof upstreamCall>;
 
+/** The failure recorded for a stream the upstream cut after it reached the client. */
+const CUT_MID_STREAM = 'cut mid-stream';
+
 /** How one try ended. */
 type TryResult =
-  | { kind: 'served'; status: number; usage: Usage | undefined; completed: boolean; ttfbMs?: number }
+  | { kind: 'served'; status: number; usage: Usage | undefined; completed: boolean; ttfbMs?: number; firstChunkAt?: number }
   | { kind: 'failed'; reason: string; retryAfterMs?: number }
   | { kind: 'aborted' };
 
@@ -149,6 +156,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
   const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head = await firstChunk(iterator);
   if (!head.ok) return { kind: 'failed', reason: head.reason };
+  const firstChunkAt = performance.now();
   const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), iterator, headers(), {
     upstreamWire: wire,
     clientWire: ex.clientWire,
@@ -160,7 +168,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     streams: deps.streams,
     cancel: () => outcome.body.destroy(),
   });
-  return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed, ttfbMs: outcome.ttfbMs };
+  return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed, ttfbMs: outcome.ttfbMs, firstChunkAt };
 }
 
 export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<ExchangeResult> {
@@ -168,13 +176,14 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
   const first = state.models.get(ex.model)!;
   const chain = [first, ...first.fallbacks.map((name) => state.models.get(name)!)];
   const failures: Failure[] = [];
-  const skips: Skips = { reasons: new Set(), retryAtMs: Number.POSITIVE_INFINITY };
+  const skips: Skips = { reasons: new Set(), retryAtMs: Number.POSITIVE_INFINITY, skipped: [] };
+  const tries: RoutedTry[] = [];
   let attempts = 0;
 
   for (const [chainIndex, group] of chain.entries()) {
     const tried = new Set<string>();
     for (let attempt = 0; attempt < state.retries.maxAttempts; attempt++) {
-      if (ex.signal.aborted) return giveUp(ex, failures, skips, attempts, deps.now());
+      if (ex.signal.aborted) return giveUp(ex, failures, skips, tries, attempts, deps.now());
       const all = eligibleCandidates(group, ex, deps, skips);
       if (all.length === 0) break;
       const fresh = all.filter((c) => !tried.has(c.target.name));
@@ -186,6 +195,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
       attempts++;
 
       const call = upstreamCall(ex, target);
+      const route = routeClass({ fallback: chainIndex > 0, retry: failures.length > 0, learned: picked !== undefined });
       const reason = (): string =>
         picked && chainIndex === 0 ? learned!.reason : routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined) + (picked ? `; ${learned!.reason}` : '');
       health.inFlight++;
@@ -196,8 +206,12 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
       } finally {
         health.inFlight--;
       }
-      if (result.kind === 'aborted') return giveUp(ex, failures, skips, attempts, deps.now());
+      if (result.kind === 'aborted') {
+        tries.push({ target, route });
+        return giveUp(ex, failures, skips, tries, attempts, deps.now());
+      }
       if (result.kind === 'served') {
+        tries.push(result.completed ? { target, route } : { target, route, failure: CUT_MID_STREAM });
         if (result.usage) health.window.add(deps.now(), 0, result.usage.outputTokens);
         // A stream the upstream cut counts against the deployment, though the client was answered.
         if (result.completed) health.recordSuccess();
@@ -211,9 +225,14 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
           attempts,
           inputTokens: result.usage?.inputTokens,
           outputTokens: result.usage?.outputTokens,
+          route,
+          tries,
+          skipped: skips.skipped,
+          firstChunkAt: result.firstChunkAt,
         };
       }
       failures.push({ deployment: target.name, reason: result.reason });
+      tries.push({ target, route, failure: result.reason });
       health.recordFailure(deps.now(), state.cooldown.failureThreshold, state.cooldown.durationMs, result.retryAfterMs);
       const wait = result.retryAfterMs ?? state.retries.backoffMs * 2 ** attempt;
       if (attempt + 1 < state.retries.maxAttempts && wait <= state.retries.maxRetryAfterMs && deps.now() + wait < ex.deadline) {
@@ -221,7 +240,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
       }
     }
   }
-  return giveUp(ex, failures, skips, attempts, deps.now());
+  return giveUp(ex, failures, skips, tries, attempts, deps.now());
 }
 
 function relayUpstreamError(ex: Exchange, status: number, text: string, translator: Translator | undefined, headers: ResponseHeaders): void {
@@ -238,7 +257,7 @@ function relayUpstreamError(ex: Exchange, status: number, text: string, translat
   sendJson(ex.res, status, body, headers);
 }
 
-function giveUp(ex: Exchange, failures: Failure[], skips: Skips, attempts: number, now: number): ExchangeResult {
+function giveUp(ex: Exchange, failures: Failure[], skips: Skips, tries: RoutedTry[], attempts: number, now: number): ExchangeResult {
   let error: GatewayError;
   if (ex.signal.aborted && now >= ex.deadline) {
     error = new GatewayError(504, 'timeout_error', `Request to model '${ex.model}' exceeded its deadline.`, null, 'deadline_exceeded');
@@ -261,5 +280,6 @@ function giveUp(ex: Exchange, failures: Failure[], skips: Skips, attempts: numbe
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
     sendJson(ex.res, error.status, errorBody(error, ex.clientWire), headers);
   }
-  return { status: error.status, reason: error.message, attempts };
+  const route = tries.at(-1)?.route ?? skips.skipped.at(-1)?.route ?? 'none';
+  return { status: error.status, reason: error.message, attempts, route, tries, skipped: skips.skipped };
 }

@@ -1,7 +1,8 @@
 // The per-request context that flows through dispatch and relay.
 import type { ServerResponse } from 'node:http';
-import type { RuntimeState, ClientPrincipal } from '../config/runtime-state.js';
+import type { RuntimeState, ClientPrincipal, DeploymentTarget } from '../config/runtime-state.js';
 import type { JsonObject, Operation, Wire } from '../providers/types.js';
+import type { RouteClass } from '../telemetry/route-class.js';
 
 export interface Exchange {
   readonly op: Operation;
@@ -26,6 +27,20 @@ export interface Exchange {
   readonly deadline: number;
 }
 
+/** One routing decision: the deployment a try went to and why, and how the try failed. */
+export interface RoutedTry {
+  readonly target: DeploymentTarget;
+  readonly route: RouteClass;
+  /** Short upstream reason ("503", "first-byte timeout"); undefined when it answered or the client left. */
+  readonly failure?: string;
+}
+
+/** A deployment a routing decision passed over. */
+export interface SkippedDeployment {
+  readonly target: DeploymentTarget;
+  readonly route: 'cooldown-skip' | 'limit-skip';
+}
+
 /** What the request ended with, for metrics, logs and tests. */
 export interface ExchangeResult {
   status: number;
@@ -37,4 +52,11 @@ export interface ExchangeResult {
   attempts: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** Class of the decision that ended the request (the answering try's, the last skip's, or shed). */
+  route?: RouteClass;
+  /** Every try in order; the last one answered when `deployment` is set. */
+  tries?: readonly RoutedTry[];
+  skipped?: readonly SkippedDeployment[];
+  /** performance.now() when a streamed answer's first chunk was relayed to the client. */
+  firstChunkAt?: number;
 }

@@ -1,13 +1,20 @@
 // Prometheus metrics served on the admin port. Labels stay low-cardinality: model alias,
-// deployment name, status class.
+// deployment name, operation, status, and fixed classes (route-class.ts) instead of free text.
+// Every metric is listed in docs/metrics.md, generated from this registry (metrics-doc.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface CircuitState {
+  model: string;
+  deployment: string;
+  open: boolean;
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'switchboard_requests_total',
-    help: 'Requests answered, by model alias, deployment, operation and HTTP status.',
-    labelNames: ['model', 'deployment', 'operation', 'status'],
+    help: 'Requests answered, by model alias, deployment, operation, route class of the decision that ended the request, and HTTP status.',
+    labelNames: ['model', 'deployment', 'operation', 'route', 'status'],
     registers: [this.registry],
   });
   readonly duration = new Histogram({
@@ -17,10 +24,30 @@ export class GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
+  readonly timeToFirstToken = new Histogram({
+    name: 'switchboard_time_to_first_token_seconds',
+    help: 'Streamed requests: time from request received to the first chunk relayed to the client, retries included.',
+    labelNames: ['model', 'operation'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly upstreamFirstByte = new Histogram({
+    name: 'switchboard_upstream_first_byte_seconds',
+    help: 'Time from sending the answering try upstream to its response headers, by deployment.',
+    labelNames: ['deployment'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({
     name: 'switchboard_tokens_total',
     help: 'Tokens processed, by model alias and direction (input, output).',
     labelNames: ['model', 'direction'],
+    registers: [this.registry],
+  });
+  readonly cost = new Counter({
+    name: 'switchboard_cost_usd_total',
+    help: 'Cost in USD of answered requests, from the answering deployment\'s pricing and the upstream\'s token usage (unpriced deployments are not counted).',
+    labelNames: ['model', 'deployment'],
     registers: [this.registry],
   });
   readonly inFlight = new Gauge({
@@ -44,11 +71,35 @@ export class GatewayMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
-  readonly retries = new Counter({
+  readonly routingDecisions = new Counter({
+    name: 'switchboard_routing_decisions_total',
+    help: 'Routing decisions, by model alias, deployment and reason class: a try picked by rule, learned, retry or fallback; a deployment passed over (cooldown-skip, limit-skip); a request shed before routing (empty model and deployment).',
+    labelNames: ['model', 'deployment', 'reason'],
+    registers: [this.registry],
+  });
+  readonly upstreamTries = new Counter({
+    name: 'switchboard_upstream_tries_total',
+    help: 'Tries sent upstream, by deployment (each is one routing decision that picked it).',
+    labelNames: ['deployment'],
+    registers: [this.registry],
+  });
+  readonly upstreamFailures = new Counter({
     name: 'switchboard_upstream_failures_total',
-    help: 'Failed upstream tries, by deployment and reason class.',
+    help: 'Failed upstream tries, by deployment and failure class (a stream cut after it reached the client included).',
     labelNames: ['deployment', 'reason'],
     registers: [this.registry],
+  });
+  /** Read at scrape time from the health registry (readCircuits): nothing on the request path. */
+  private circuits: () => Iterable<CircuitState> = () => [];
+  readonly circuitOpen: Gauge = new Gauge({
+    name: 'switchboard_circuit_breaker_open',
+    help: 'Circuit breaker per deployment of the current config: 1 while it is cooling down (skipped by routing), 0 when closed.',
+    labelNames: ['model', 'deployment'],
+    registers: [this.registry],
+    collect: () => {
+      this.circuitOpen.reset();
+      for (const c of this.circuits()) this.circuitOpen.set({ model: c.model, deployment: c.deployment }, c.open ? 1 : 0);
+    },
   });
 
   readonly admissionLimit = new Gauge({
@@ -70,6 +121,11 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+  }
+
+  /** Where switchboard_circuit_breaker_open comes from: the current config's deployments and their health. */
+  readCircuits(circuits: () => Iterable<CircuitState>): void {
+    this.circuits = circuits;
   }
 
   /** Where switchboard_in_flight_streams comes from: the open streams (StreamRegistry.size). */
