@@ -87,12 +87,28 @@ export const RouterArtifactRef = z
         })
         .describe('A key of a ConfigMap, watched so a new artifact applies without a restart.'),
     }),
+    z.strictObject({
+      uri: z
+        .string()
+        .max(2048)
+        .regex(/^https?:\/\/[^\s]+$/, 'an http(s):// URI (s3:// is not supported yet)')
+        .describe('http(s) URL the data plane downloads the artifact from (gzip or plain); fetched again only when sha256 changes.'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest').describe('Lowercase hex SHA-256 of the downloaded bytes; a mismatch rejects the artifact.'),
+    }),
   ])
-  .describe('Where the trained router artifact comes from: exactly one of file or configMap.');
+  .describe('Where the trained router artifact comes from: exactly one of file, configMap, or uri with sha256.');
+
+export const ArtifactPublicKey = z
+  .union([
+    z.strictObject({ file: z.string().min(1).describe('File holding the PEM public key.') }),
+    z.strictObject({ secretKeyRef: SecretKeyRef }),
+  ])
+  .describe('Ed25519 public key (PEM) the artifact must be signed with (`switchboard router sign`); an unsigned or wrongly signed artifact is rejected. Exactly one of file or secretKeyRef.');
 
 export const ModelRouter = z
   .strictObject({
     artifact: RouterArtifactRef,
+    publicKey: ArtifactPublicKey.optional(),
     lambda: z.number().positive().optional().describe('Willingness to pay: one unit of predicted quality is worth lambda USD per million tokens (default 10).'),
     threshold: z.number().min(0).max(1).optional().describe('Instead of lambda: the cheapest candidate predicted to reach this quality.'),
     candidates: z
@@ -110,6 +126,31 @@ export const Model = z
     router: ModelRouter.optional(),
   })
   .describe('A model alias and the deployments behind it.');
+
+export const RolloutMode = z
+  .enum(['active', 'canary', 'shadow'])
+  .describe('active: routes every request it is not the canary for; canary: routes canaryPercent of requests (by request id); shadow: decides and is recorded, never routes.');
+
+export const AliasRoutingModel = z
+  .strictObject({
+    name: Name.describe('Name of this routing model (the RoutingModel), reported in x-switchboard-route-reason and metrics.'),
+    mode: RolloutMode.default('active'),
+    canaryPercent: z.number().int().min(0).max(100).optional().describe('Share of requests (by a hash of the request id) this model routes; canary mode only.'),
+    artifact: RouterArtifactRef,
+    publicKey: ArtifactPublicKey.optional(),
+    lambda: ModelRouter.shape.lambda,
+    threshold: ModelRouter.shape.threshold,
+    candidates: z.record(z.string().min(1), Name).describe('Artifact model name -> model alias; only these models are considered.'),
+  })
+  .describe('One learned router deciding the alias for a virtual alias, in a rollout mode.');
+
+export const AliasRouter = z
+  .strictObject({
+    name: Name.describe('Virtual model alias clients send in the "model" field (listed in /v1/models); the alias is then picked per request.'),
+    default: Name.describe('Alias serving the requests no routing model routes (all of them in shadow mode, the rest of a canary).'),
+    models: z.array(AliasRoutingModel).min(1).max(8).describe('At most one active, one canary and any shadow models.'),
+  })
+  .describe('A router picking the model alias per request; deployment routing, retries and fallbacks of that alias apply as usual.');
 
 export const ClientKey = z
   .strictObject({
@@ -197,9 +238,35 @@ export const RuntimeShutdown = z
   })
   .describe('Graceful shutdown and stream keep-alive.');
 
+function checkAliasRouters(routers: readonly z.output<typeof AliasRouter>[], aliases: ReadonlySet<string>, ctx: z.RefinementCtx): void {
+  const names = new Set<string>();
+  routers.forEach((router, i) => {
+    const at = (...path: (string | number)[]): (string | number)[] => ['routers', i, ...path];
+    if (aliases.has(router.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `"${router.name}" is already a model alias` });
+    if (names.has(router.name)) ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicate router name "${router.name}"` });
+    names.add(router.name);
+    if (!aliases.has(router.default)) ctx.addIssue({ code: 'custom', path: at('default'), message: `unknown model alias "${router.default}"` });
+    for (const mode of ['active', 'canary'] as const) {
+      if (router.models.filter((m) => m.mode === mode).length > 1) ctx.addIssue({ code: 'custom', path: at('models'), message: `at most one ${mode} model` });
+    }
+    router.models.forEach((m, j) => {
+      if ((m.mode === 'canary') !== (m.canaryPercent !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: at('models', j, 'canaryPercent'), message: 'required when mode is canary and allowed only then' });
+      }
+      if (m.lambda !== undefined && m.threshold !== undefined) ctx.addIssue({ code: 'custom', path: at('models', j, 'threshold'), message: 'set lambda or threshold, not both' });
+      const entries = Object.entries(m.candidates);
+      if (entries.length === 0) ctx.addIssue({ code: 'custom', path: at('models', j, 'candidates'), message: 'name at least one candidate' });
+      for (const [artifactModel, alias] of entries) {
+        if (!aliases.has(alias)) ctx.addIssue({ code: 'custom', path: at('models', j, 'candidates', artifactModel), message: `unknown model alias "${alias}"` });
+      }
+    });
+  });
+}
+
 export const RuntimeConfig = z
   .strictObject({
     models: z.array(Model).min(1).describe('Model aliases served by the gateway.'),
+    routers: z.array(AliasRouter).optional().describe('Virtual aliases whose model alias a learned router picks per request (a GatewayConfig routingModelRef).'),
     routing: Routing.default({ strategy: 'weighted' }),
     timeouts: Timeouts.default({ connect: '5s', firstByte: '60s', total: '600s' }),
     retries: Retries.default({ maxAttempts: 2, backoff: '100ms', maxRetryAfter: '5s' }),
@@ -250,6 +317,7 @@ export const RuntimeConfig = z
         }
       });
     });
+    checkAliasRouters(config.routers ?? [], aliases, ctx);
   })
   .describe('Runtime configuration of the Switchboard data plane.');
 
@@ -260,6 +328,9 @@ export type Model = z.output<typeof Model>;
 export type CredentialRef = z.output<typeof CredentialRef>;
 export type ModelRouter = z.output<typeof ModelRouter>;
 export type RouterArtifactRef = z.output<typeof RouterArtifactRef>;
+export type ArtifactPublicKey = z.output<typeof ArtifactPublicKey>;
+export type AliasRouter = z.output<typeof AliasRouter>;
+export type AliasRoutingModel = z.output<typeof AliasRoutingModel>;
 export type ProviderKind = z.output<typeof ProviderKind>;
 export type BalancingStrategy = z.output<typeof BalancingStrategy>;
 export type ClientKey = z.output<typeof ClientKey>;

@@ -7,7 +7,7 @@ import { learnedPick, routingText } from '../../dataplane/src/pipeline/learned-p
 import { trainArtifact } from './fixtures.js';
 
 const bytes = trainArtifact(false).bytes;
-const compiled = compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } }, () => bytes);
+const compiled = compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } }, { configMaps: () => bytes });
 
 describe('routingText', () => {
   it('reads the last user message, text blocks, prompt or input', () => {
@@ -35,7 +35,7 @@ describe('learnedPick', () => {
   });
 
   it('uses a threshold policy when configured', () => {
-    const t = compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, threshold: 0.5, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } }, () => bytes);
+    const t = compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, threshold: 0.5, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } }, { configMaps: () => bytes });
     expect(t.policyText).toBe('threshold=0.5');
     // Both reach 0.5 on a chat query: the cheaper one wins.
     expect(learnedPick(t, { prompt: 'tell me a story about a cat' }, all)).toMatchObject({ deployment: 'chatty' });
@@ -45,10 +45,10 @@ describe('learnedPick', () => {
 
 describe('compileRouter errors', () => {
   it('names the artifact and what is wrong', () => {
-    expect(() => compileRouter('auto', { artifact: { file: '/nonexistent/router.art' }, candidates: { 'model-a': 'coder' } }, undefined)).toThrow('router artifact file /nonexistent/router.art cannot be read (ENOENT)');
-    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-z': 'coder' } }, () => bytes)).toThrow('the artifact has no model "model-z"');
-    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder' } }, () => Buffer.from([0x1f, 0x8b, 1, 2]))).toThrow('is not valid gzip');
-    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder' } }, () => undefined)).toThrow('router artifact ConfigMap cm key k is missing or empty');
+    expect(() => compileRouter('auto', { artifact: { file: '/nonexistent/router.art' }, candidates: { 'model-a': 'coder' } }, {})).toThrow('router artifact file /nonexistent/router.art cannot be read (ENOENT)');
+    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-z': 'coder' } }, { configMaps: () => bytes })).toThrow('the artifact has no model "model-z"');
+    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder' } }, { configMaps: () => Buffer.from([0x1f, 0x8b, 1, 2]) })).toThrow('is not valid gzip');
+    expect(() => compileRouter('auto', { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder' } }, { configMaps: () => undefined })).toThrow('router artifact ConfigMap cm key k is missing or empty');
   });
 });
 

@@ -3,6 +3,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile } from './load.js';
+import { uriArtifacts } from './router-artifact.js';
+import { ArtifactDownloads } from '../routing/rollout/downloads.js';
 import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
 
 export type ReloadResult = 'applied' | 'rejected' | 'unchanged';
@@ -29,6 +31,7 @@ export async function loadState(path: string, ctx: CompileContext): Promise<{ ok
   const loaded = await loadConfigFile(path);
   if (!loaded.ok) return loaded;
   try {
+    await ctx.downloads?.fetchAll(uriArtifacts(loaded.config));
     return { ok: true, state: compileRuntimeState(loaded.config, ctx), text: loaded.text };
   } catch (error) {
     return { ok: false, message: `${path}: ${(error as Error).message}` };
@@ -52,9 +55,10 @@ export class FileConfigSource implements ConfigSource {
   /** Throws with the validation message when the initial file is invalid. */
   static async start(path: string, ctx: CompileContext, hooks: FileSourceHooks = {}): Promise<FileConfigSource> {
     const absolute = resolve(path);
-    const first = await loadState(absolute, ctx);
+    const context: CompileContext = { downloads: new ArtifactDownloads(), ...ctx };
+    const first = await loadState(absolute, context);
     if (!first.ok) throw new Error(first.message);
-    const source = new FileConfigSource(absolute, ctx, first.state, first.text, hooks);
+    const source = new FileConfigSource(absolute, context, first.state, first.text, hooks);
     source.watch();
     return source;
   }

@@ -19,7 +19,8 @@ import { AppliedHashReporter, type AppliedHashStatus, type PodRef } from './appl
 import { CredentialError, type SecretLookup } from './credentials.js';
 import type { ConfigSource, ConfigStatus, FileSourceHooks } from './file-source.js';
 import { parseConfigText } from './load.js';
-import { RouterArtifactError, type ConfigMapLookup } from './router-artifact.js';
+import { publicKeySecrets, RouterArtifactError, routerSpecsOf, uriArtifacts, type ConfigMapLookup } from './router-artifact.js';
+import { ArtifactDownloads } from '../routing/rollout/downloads.js';
 import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
 
 /** The ConfigMap key the operator writes the runtime config under. */
@@ -62,12 +63,12 @@ const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 5_000, factor: 2, 
 /** Names of the Secrets a config references (auth master key and deployment credentials). */
 export function referencedSecrets(config: RuntimeConfig): string[] {
   const refs = [config.auth.masterKey, ...config.models.flatMap((m) => m.deployments.map((d) => d.credentials))];
-  return [...new Set(refs.flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : [])))].sort();
+  return [...new Set([...refs.flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : [])), ...publicKeySecrets(config)])].sort();
 }
 
 /** Names of the ConfigMaps holding router artifacts a config references. */
 export function referencedArtifactConfigMaps(config: RuntimeConfig): string[] {
-  return [...new Set(config.models.flatMap((m) => (m.router && 'configMap' in m.router.artifact ? [m.router.artifact.configMap.name] : [])))].sort();
+  return [...new Set(routerSpecsOf(config).flatMap((r) => ('configMap' in r.artifact ? [r.artifact.configMap.name] : [])))].sort();
 }
 
 export class KubeConfigSource implements ConfigSource {
@@ -80,6 +81,7 @@ export class KubeConfigSource implements ConfigSource {
   /** Router artifact ConfigMaps, one watch per name. */
   private readonly artifacts = new Map<string, Informer<DataObject>>();
   private readonly reporter: AppliedHashReporter | undefined;
+  private readonly downloads = new ArtifactDownloads();
   private state: RuntimeState | undefined;
   private text: string | undefined;
   private lastError: string | undefined;
@@ -238,6 +240,7 @@ export class KubeConfigSource implements ConfigSource {
     const artifactsError = await this.watchAll(this.artifacts, 'configmaps', artifactNames, deadline);
     if (artifactsError) return { ok: false, message: `${this.source}: cannot list ConfigMap ${artifactsError}` };
     try {
+      await this.downloads.fetchAll(uriArtifacts(parsed.config));
       return { ok: true, state: compileRuntimeState(parsed.config, this.compileContext()), text };
     } catch (error) {
       return { ok: false, message: `${this.source}: ${errorMessage(error)}` };
@@ -245,7 +248,7 @@ export class KubeConfigSource implements ConfigSource {
   }
 
   private compileContext(): CompileContext {
-    return { env: this.options.env ?? process.env, secrets: this.secretLookup, configMaps: this.configMapLookup };
+    return { env: this.options.env ?? process.env, secrets: this.secretLookup, configMaps: this.configMapLookup, downloads: this.downloads };
   }
 
   // Router artifacts: binaryData (base64 in the API) or data (text).

@@ -7,7 +7,9 @@ import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { sha256Hex } from '../auth/key-hash.js';
 import { resolveCredential, type SecretLookup } from './credentials.js';
-import { compileRouter, type CompiledRouter, type ConfigMapLookup } from './router-artifact.js';
+import { compileRouter, routerSpecsOf, type ArtifactContext, type CompiledRouter, type ConfigMapLookup } from './router-artifact.js';
+import { compileAliasRouter, type CompiledAliasRouter } from '../routing/rollout/alias-router.js';
+import type { ArtifactDownloads } from '../routing/rollout/downloads.js';
 
 export interface DeploymentTarget {
   readonly name: string;
@@ -45,6 +47,8 @@ export interface RuntimeState {
   readonly hash: string;
   readonly config: RuntimeConfig;
   readonly models: ReadonlyMap<string, ModelGroup>;
+  /** Virtual aliases whose alias a routing model picks per request. */
+  readonly routers: ReadonlyMap<string, CompiledAliasRouter>;
   readonly auth: AuthState;
   readonly timeouts: { readonly connectMs: number; readonly firstByteMs: number; readonly totalMs: number };
   readonly retries: { readonly maxAttempts: number; readonly backoffMs: number; readonly maxRetryAfterMs: number };
@@ -69,6 +73,8 @@ export interface CompileContext {
   env: NodeJS.ProcessEnv;
   secrets?: SecretLookup;
   configMaps?: ConfigMapLookup;
+  /** Router artifacts referenced by URI, downloaded before the compile. */
+  downloads?: ArtifactDownloads;
 }
 
 function compileAuth(config: RuntimeConfig, ctx: CompileContext): AuthState {
@@ -91,6 +97,7 @@ function credentialFilesOf(config: RuntimeConfig): string[] {
 
 export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext): RuntimeState {
   const created = Math.floor(Date.now() / 1000);
+  const artifacts: ArtifactContext = { configMaps: ctx.configMaps, downloads: ctx.downloads, publicKey: (ref) => resolveCredential(ref, ctx.env, ctx.secrets) };
   const models = new Map<string, ModelGroup>();
   for (const model of config.models) {
     const deployments = model.deployments.map((d) => ({
@@ -105,11 +112,14 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
       strategy: model.strategy ?? config.routing.strategy,
       deployments,
       fallbacks: model.fallbacks,
-      ...(model.router ? { router: compileRouter(model.name, model.router, ctx.configMaps) } : {}),
+      ...(model.router ? { router: compileRouter(model.name, model.router, artifacts) } : {}),
     });
   }
-  const routerDigests = [...models.values()].flatMap((m) => (m.router ? [[m.name, m.router.digest] as const] : []));
-  const artifactRefs = config.models.flatMap((m) => (m.router ? [m.router.artifact] : []));
+  const routers = new Map((config.routers ?? []).map((r) => [r.name, compileAliasRouter(r, artifacts)]));
+  const routingModels = [...routers.values()].flatMap((r) => [r.active, r.canary, ...r.shadows].flatMap((m) => (m ? [[`${r.name}/${m.name}`, m.compiled.digest] as const] : [])));
+  const routerDigests = [...[...models.values()].flatMap((m) => (m.router ? [[m.name, m.router.digest] as const] : [])), ...routingModels];
+  const artifactRefs = routerSpecsOf(config).map((r) => r.artifact);
+  const publicKeyFiles = routerSpecsOf(config).flatMap((r) => (r.publicKey && 'file' in r.publicKey ? [r.publicKey.file] : []));
   const auth = compileAuth(config, ctx);
   const keys = [...models.values()].flatMap((m) => m.deployments.map((d) => d.apiKey ?? ''));
   return {
@@ -117,6 +127,7 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     hash: appliedConfigHash(config, routerDigests),
     config,
     models,
+    routers,
     auth,
     timeouts: {
       connectMs: durationMs(config.timeouts.connect),
@@ -146,11 +157,11 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     },
     modelListBody: JSON.stringify({
       object: 'list',
-      data: config.models.map((m) => ({ id: m.name, object: 'model', created, owned_by: 'switchboard' })),
+      data: [...config.models, ...(config.routers ?? [])].map((m) => ({ id: m.name, object: 'model', created, owned_by: 'switchboard' })),
     }),
     credentialFiles: credentialFilesOf(config),
     credentialsDigest: sha256Hex([...keys, ...auth.byHash.keys()].join('\n')),
-    artifactFiles: [...new Set(artifactRefs.flatMap((ref) => ('file' in ref ? [ref.file] : [])))],
+    artifactFiles: [...new Set([...artifactRefs.flatMap((ref) => ('file' in ref ? [ref.file] : [])), ...publicKeyFiles])],
     artifactConfigMaps: [...new Set(artifactRefs.flatMap((ref) => ('configMap' in ref ? [ref.configMap.name] : [])))],
   };
 }

@@ -94,7 +94,7 @@ async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerRe
   const raw = await readBody(req, state.maxBodyBytes);
   const body = parseRequest(op, raw);
   const model = body.model as string;
-  if (!state.models.has(model)) {
+  if (!state.models.has(model) && !state.routers.has(model)) {
     throw new GatewayError(404, 'not_found_error', `The model '${model}' does not exist or is not served by this gateway.`, 'model', 'model_not_found');
   }
   authorizeModel(principal, model);
@@ -167,6 +167,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const model = result.alias ?? '';
         metrics.duration.observe({ model, operation: op }, seconds);
         exchangeMetrics.record(op, result, started);
+        for (const shadow of result.aliasDecision?.shadows ?? []) metrics.shadowDecisions.inc({ router: shadow.model, agree: String(shadow.agree) });
         log.info(
           {
             requestId,

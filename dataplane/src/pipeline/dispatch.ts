@@ -10,7 +10,9 @@ import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult, RoutedTry, SkippedDeployment } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
-import { learnedPick } from './learned-pick.js';
+import { learnedPick, routingText } from './learned-pick.js';
+import { decideVirtualAlias, type AliasDecision } from '../routing/rollout/alias-router.js';
+import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { routeClass } from '../telemetry/route-class.js';
 import { agentFor, sendUpstream } from './upstream.js';
@@ -172,8 +174,16 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
 }
 
 export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<ExchangeResult> {
+  const router = ex.state.routers.get(ex.model);
+  if (!router) return dispatchAlias(ex, ex.model, deps, undefined);
+  // A virtual alias: a routing model (or the default) picks the alias, then it routes as usual.
+  const decision = decideVirtualAlias(router, routingText(ex.body), ex.requestId);
+  return { ...(await dispatchAlias(ex, decision.alias, deps, decision)), aliasDecision: decision };
+}
+
+async function dispatchAlias(ex: Exchange, alias: string, deps: DispatchDeps, decision: AliasDecision | undefined): Promise<ExchangeResult> {
   const { state } = ex;
-  const first = state.models.get(ex.model)!;
+  const first = state.models.get(alias)!;
   const chain = [first, ...first.fallbacks.map((name) => state.models.get(name)!)];
   const failures: Failure[] = [];
   const skips: Skips = { reasons: new Set(), retryAtMs: Number.POSITIVE_INFINITY, skipped: [] };
@@ -197,12 +207,12 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
       const call = upstreamCall(ex, target);
       const route = routeClass({ fallback: chainIndex > 0, retry: failures.length > 0, learned: picked !== undefined });
       const reason = (): string =>
-        picked && chainIndex === 0 ? learned!.reason : routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined) + (picked ? `; ${learned!.reason}` : '');
+        withAliasReason(decision, picked && chainIndex === 0 ? learned!.reason : routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined) + (picked ? `; ${learned!.reason}` : ''));
       health.inFlight++;
       health.window.add(deps.now(), 1, ex.estimatedPromptTokens);
       let result: TryResult;
       try {
-        result = await tryDeployment(ex, target, call, () => responseHeaders(ex, group.name, target, reason()), deps);
+        result = await tryDeployment(ex, target, call, () => ({ ...responseHeaders(ex, group.name, target, reason()), ...virtualAliasHeaders(decision) }), deps);
       } finally {
         health.inFlight--;
       }

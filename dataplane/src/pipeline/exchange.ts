@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RuntimeState, ClientPrincipal, DeploymentTarget } from '../config/runtime-state.js';
 import type { JsonObject, Operation, Wire } from '../providers/types.js';
+import type { AliasDecision } from '../routing/rollout/alias-router.js';
 import type { RouteClass } from '../telemetry/route-class.js';
 
 export interface Exchange {
@@ -52,6 +53,8 @@ export interface ExchangeResult {
   attempts: number;
   inputTokens?: number;
   outputTokens?: number;
+  /** A virtual alias: which routing model picked the alias, and what the shadow models decided. */
+  aliasDecision?: AliasDecision;
   /** Class of the decision that ended the request (the answering try's, the last skip's, or shed). */
   route?: RouteClass;
   /** Every try in order; the last one answered when `deployment` is set. */

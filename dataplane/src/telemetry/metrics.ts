@@ -119,6 +119,13 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly shadowDecisions = new Counter({
+    name: 'switchboard_router_shadow_decisions_total',
+    help: 'Decisions of shadow routing models, by shadow model and whether it picked the alias the request was routed to.',
+    labelNames: ['router', 'agree'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
   }
