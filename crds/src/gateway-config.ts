@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { customResourceDefinition, listMap, listSet, withRules, type CrdDefinition } from './crd.js';
 import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './group.js';
-import { BalancingStrategy, ClientKey, Cooldown, Deployment, Duration, Model, Retries, Server, Timeouts, durationMs } from './runtime-config.js';
+import { BalancingStrategy, ClientAdmission, ClientKey, Cooldown, Deployment, Duration, Model, PriorityLevel, Retries, RuntimeShedding, Server, Timeouts, durationMs } from './runtime-config.js';
 
 /** A model alias or deployment name (bounded so CEL comparisons have a known cost). */
 const Name = z
@@ -126,22 +126,31 @@ export const PriorityClass = z
       .default([])
       .describe('Client key names (spec.auth.clientKeys[].name) whose requests get this class.'),
     weight: z.number().int().min(1).max(100).default(1).describe('Share of queue dequeues relative to the other classes; unlisted clients get weight 1.'),
+    priority: PriorityLevel.default('standard').describe(
+      'Admission priority of these keys: the highest they may use (the x-switchboard-priority header can only lower it). Unlisted keys are standard.',
+    ),
+    requestsPerMinute: ClientAdmission.shape.requestsPerMinute.describe('Per-key quota: requests each of these keys may start per sliding minute (429 with Retry-After beyond).'),
+    tokensPerMinute: ClientAdmission.shape.tokensPerMinute.describe('Per-key quota: tokens each of these keys may use per sliding minute (429 with Retry-After beyond).'),
   })
-  .describe('A priority class for queued requests.');
+  .describe('A priority class: the admission priority and per-key quotas of the client keys it names.');
 
 export const Shedding = withRules(
   z.strictObject({
     maxConcurrency: z.number().int().min(1).max(100_000).optional().describe('Requests in flight per replica above which new ones queue (or are shed without a queue).'),
     queue: z
       .strictObject({
-        maxDepth: z.number().int().min(1).max(100_000).describe('Requests that may wait per replica; beyond it the gateway answers 429 with Retry-After.'),
+        maxDepth: z.number().int().min(1).max(100_000).describe('Requests that may wait per replica; beyond it the gateway answers 503 with Retry-After.'),
         timeout: Duration.default('1s').describe('Longest a request waits in the queue before a 503 with Retry-After.'),
       })
       .optional()
       .describe('Bounded wait queue in front of maxConcurrency.'),
     priorities: listMap(z.array(PriorityClass).max(8), 'name')
       .default([])
-      .describe('Priority classes served by weighted fair queueing; at most 8.'),
+      .describe('Priority classes of client keys; at most 8, a key in at most one (checked when the runtime config is rendered).'),
+    retryAfter: RuntimeShedding.shape.retryAfter,
+    tokenBudget: RuntimeShedding.shape.tokenBudget,
+    defaultMaxTokens: RuntimeShedding.shape.defaultMaxTokens,
+    guards: RuntimeShedding.shape.guards,
   }),
   [
     {
@@ -149,6 +158,18 @@ export const Shedding = withRules(
       message: 'queue requires maxConcurrency',
       path: ['queue'],
       holds: (s) => s.queue === undefined || s.maxConcurrency !== undefined,
+    },
+    {
+      rule: '!has(self.guards) || !has(self.guards.heapUsed) || self.guards.heapUsed.standard >= self.guards.heapUsed.sheddable',
+      message: 'guards.heapUsed.standard must be at least guards.heapUsed.sheddable',
+      path: ['guards'],
+      holds: (s) => !s.guards?.heapUsed || s.guards.heapUsed.standard >= s.guards.heapUsed.sheddable,
+    },
+    {
+      rule: "!has(self.guards) || !has(self.guards.eventLoopDelay) || duration(self.guards.eventLoopDelay.standard) >= duration(self.guards.eventLoopDelay.sheddable)",
+      message: 'guards.eventLoopDelay.standard must be at least guards.eventLoopDelay.sheddable',
+      path: ['guards'],
+      holds: (s) => !s.guards?.eventLoopDelay || durationMs(s.guards.eventLoopDelay.standard) >= durationMs(s.guards.eventLoopDelay.sheddable),
     },
   ],
 ).describe('Load shedding: admit, queue or reject early (429/503 with Retry-After) instead of overloading upstreams.');

@@ -205,6 +205,34 @@ export const Server = z
   })
   .describe('HTTP server settings.');
 
+export const PriorityLevel = z
+  .enum(['critical', 'standard', 'sheddable'])
+  .describe('Admission priority: critical is shed last (never by the guards), sheddable first (never queued).');
+
+export const ClientAdmission = z
+  .strictObject({
+    key: Name.describe('Name of a client key (auth.clientKeys[].name), or "master" for the master key.'),
+    priority: PriorityLevel.default('standard').describe(
+      'Highest priority this key is entitled to; the x-switchboard-priority header may lower it, never raise it.',
+    ),
+    requestsPerMinute: z.number().int().min(1).optional().describe('Requests this key may start per sliding minute; beyond it the gateway answers 429 with Retry-After.'),
+    tokensPerMinute: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Tokens (prompt estimate + max_tokens reserved at admission, settled with actual usage) per sliding minute; beyond it 429 with Retry-After.'),
+  })
+  .describe('Admission settings of one client key.');
+
+const GuardThresholds = <T extends z.ZodType>(value: T, what: string) =>
+  z
+    .strictObject({
+      sheddable: value.describe(`Above this ${what}, sheddable requests are shed.`),
+      standard: value.describe(`Above this ${what}, standard requests are shed too (critical ones are still admitted).`),
+    })
+    .describe(`Thresholds on the ${what}.`);
+
 export const RuntimeShedding = z
   .strictObject({
     maxConcurrency: z
@@ -212,7 +240,8 @@ export const RuntimeShedding = z
       .int()
       .min(1)
       .max(100_000)
-      .describe('Highest concurrency limit per replica; the adaptive limit (fed by time to first byte and upstream 429/5xx) moves below it.'),
+      .optional()
+      .describe('Highest concurrency limit per replica; the adaptive limit (fed by time to first byte and upstream 429/5xx) moves below it. Absent: no concurrency limit.'),
     minConcurrency: z.number().int().min(1).default(1).describe('Lowest the adaptive limit goes.'),
     queue: z
       .strictObject({
@@ -221,9 +250,30 @@ export const RuntimeShedding = z
       })
       .default({ maxDepth: 0, timeout: '1s' }),
     retryAfter: Duration.default('1s').describe('Retry-After sent with a shed (rounded up to seconds).'),
+    tokenBudget: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Tokens in flight per replica: each request reserves its prompt estimate + max_tokens at admission and gives them back when it completes; beyond it 503. Absent: no token budget.'),
+    defaultMaxTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(1024)
+      .describe('Output tokens reserved (token budget and tokens/minute quota) for a request that sets no max_tokens.'),
+    guards: z
+      .strictObject({
+        eventLoopDelay: GuardThresholds(Duration, 'event-loop delay (p99 over the sample interval)').optional(),
+        heapUsed: GuardThresholds(z.number().gt(0).max(1), 'V8 heap use (fraction of the heap size limit)').optional(),
+        interval: Duration.default('500ms').describe('How often the event loop and the heap are sampled (never per request).'),
+      })
+      .optional()
+      .describe('Process guards: shed by priority while the event loop lags or the heap fills.'),
+    clients: z.array(ClientAdmission).default([]).describe('Priority entitlement and quotas per client key; unlisted keys are standard without quota (the master key, and everyone on an open gateway, critical).'),
   })
   .describe(
-    'Admission control: requests beyond the adaptive limit queue or get an immediate 503 with Retry-After. Priority comes from the x-switchboard-priority header (critical, standard, sheddable); sheddable requests are never queued. Absent: no admission control.',
+    'Admission control: per-key quotas (429), then the adaptive concurrency limit, its queue, the token budget and the process guards (503), all answered at once with Retry-After. Priority comes from the client key and the x-switchboard-priority header (critical, standard, sheddable), which may only lower it; sheddable requests are never queued. Absent: no admission control.',
   );
 
 export const RuntimeShutdown = z
@@ -294,6 +344,23 @@ export const RuntimeConfig = z
         }
       });
     });
+    const keyNames = new Set(config.auth.clientKeys.map((k) => k.name));
+    const seenClients = new Set<string>();
+    config.shedding?.clients.forEach((client, i) => {
+      const path = ['shedding', 'clients', i, 'key'];
+      if (seenClients.has(client.key)) ctx.addIssue({ code: 'custom', path, message: `duplicate client "${client.key}"` });
+      seenClients.add(client.key);
+      if (client.key === 'master' ? !config.auth.masterKey : !keyNames.has(client.key)) {
+        ctx.addIssue({ code: 'custom', path, message: `"${client.key}" is not a client key in auth.clientKeys (or "master" with auth.masterKey)` });
+      }
+    });
+    const guards = config.shedding?.guards;
+    if (guards?.eventLoopDelay && durationMs(guards.eventLoopDelay.standard) < durationMs(guards.eventLoopDelay.sheddable)) {
+      ctx.addIssue({ code: 'custom', path: ['shedding', 'guards', 'eventLoopDelay', 'standard'], message: 'must be at least the sheddable threshold' });
+    }
+    if (guards?.heapUsed && guards.heapUsed.standard < guards.heapUsed.sheddable) {
+      ctx.addIssue({ code: 'custom', path: ['shedding', 'guards', 'heapUsed', 'standard'], message: 'must be at least the sheddable threshold' });
+    }
     config.models.forEach((model, i) => {
       const router = model.router;
       if (router !== undefined) {
@@ -334,6 +401,8 @@ export type AliasRoutingModel = z.output<typeof AliasRoutingModel>;
 export type ProviderKind = z.output<typeof ProviderKind>;
 export type BalancingStrategy = z.output<typeof BalancingStrategy>;
 export type ClientKey = z.output<typeof ClientKey>;
+export type RuntimeShedding = z.output<typeof RuntimeShedding>;
+export type PriorityLevel = z.output<typeof PriorityLevel>;
 
 /** Parses a duration string ("250ms", "1.5s", "2m", "1h") into milliseconds. */
 export function durationMs(value: string): number {

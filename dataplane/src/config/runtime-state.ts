@@ -1,7 +1,8 @@
 // Compiles a validated RuntimeConfig into the immutable RuntimeState a request runs against.
 // Compilation resolves credentials and precomputes lookups; it fails as a whole (so a bad
 // update never replaces a good state) and never mutates a state once built.
-import type { AdmissionSettings } from '../admission/admission.js';
+import type { SheddingSettings } from '../admission/gate.js';
+import { compileShedding } from '../admission/settings.js';
 import { appliedConfigHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
 import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
@@ -55,7 +56,7 @@ export interface RuntimeState {
   readonly cooldown: { readonly failureThreshold: number; readonly durationMs: number };
   readonly maxBodyBytes: number;
   /** Admission settings (undefined: no admission control) and a key telling when they change. */
-  readonly shedding: (AdmissionSettings & { readonly key: string }) | undefined;
+  readonly shedding: SheddingSettings | undefined;
   readonly shutdown: { readonly drainDelayMs: number; readonly maxStreamDurationMs: number; readonly heartbeatMs: number };
   /** Precomputed body of GET /v1/models. */
   readonly modelListBody: string;
@@ -141,15 +142,7 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     },
     cooldown: { failureThreshold: config.cooldown.failureThreshold, durationMs: durationMs(config.cooldown.duration) },
     maxBodyBytes: config.server.maxBodyBytes,
-    shedding: config.shedding && {
-      key: JSON.stringify(config.shedding),
-      initialLimit: config.shedding.maxConcurrency,
-      maxLimit: config.shedding.maxConcurrency,
-      minLimit: Math.min(config.shedding.minConcurrency, config.shedding.maxConcurrency),
-      maxQueue: config.shedding.queue.maxDepth,
-      queueTimeoutMs: durationMs(config.shedding.queue.timeout),
-      retryAfterSeconds: Math.max(1, Math.ceil(durationMs(config.shedding.retryAfter) / 1000)),
-    },
+    shedding: compileShedding(config.shedding),
     shutdown: {
       drainDelayMs: durationMs(config.shutdown.drainDelay),
       maxStreamDurationMs: durationMs(config.shutdown.maxStreamDuration),

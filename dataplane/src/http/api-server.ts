@@ -7,8 +7,12 @@ import { authenticate, authorizeModel } from '../auth/authenticate.js';
 import { dispatch, type DispatchDeps } from '../pipeline/dispatch.js';
 import type { Exchange, ExchangeResult } from '../pipeline/exchange.js';
 import { sendJson } from '../pipeline/relay.js';
-import { AdmissionController, type Priority } from '../admission/admission.js';
-import type { RuntimeState } from '../config/runtime-state.js';
+import type { Priority } from '../admission/admission.js';
+import { AdmissionGate, type Refusal, type Ticket } from '../admission/gate.js';
+import { sampleOnInterval } from '../admission/guards.js';
+import { effectivePriority, entitlementOf, requestedPriority } from '../admission/priority.js';
+import { tokensToReserve } from '../admission/token-budget.js';
+import type { ClientPrincipal, RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { ExchangeMetrics } from '../telemetry/exchange-metrics.js';
@@ -29,21 +33,26 @@ export interface ApiServerDeps extends DispatchDeps {
   log: Logger;
   /** True once the listener is closed: responses carry `Connection: close`. */
   closing?: () => boolean;
-  /** The admission controller for this config (undefined: none). */
-  admission?: (state: RuntimeState) => AdmissionController | undefined;
+  /** The admission gate for this config (undefined: none). */
+  admission?: (state: RuntimeState) => AdmissionGate | undefined;
 }
 
-/** One admission controller, replaced only when the shedding settings change. */
-export function admissionFor(metrics: GatewayMetrics, now: () => number): (state: RuntimeState) => AdmissionController | undefined {
-  let current: { key: string; controller: AdmissionController } | undefined;
+/** One admission gate, replaced only when the shedding settings change; its guards sampled on an interval. */
+export function admissionFor(metrics: GatewayMetrics, now: () => number): (state: RuntimeState) => AdmissionGate | undefined {
+  let current: AdmissionGate | undefined;
+  let stopSampling = (): void => {};
   const clock = { now, setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
+  metrics.watchAdmission(() => current && { inFlight: current.concurrency?.snapshot().inFlight ?? 0, tokensInFlight: current.tokenBudget?.inUse ?? 0, guardLevel: current.guardState.level });
   return (state) => {
-    if (!state.shedding) return undefined;
-    if (current?.key !== state.shedding.key) {
-      current = { key: state.shedding.key, controller: new AdmissionController(state.shedding, clock) };
-      metrics.admissionLimit.set(current.controller.limiter.limit);
+    if (current?.settings.key !== state.shedding?.key) {
+      stopSampling();
+      const gate = state.shedding && new AdmissionGate(state.shedding, clock);
+      const guards = gate?.settings.guards;
+      stopSampling = gate && guards ? sampleOnInterval((sample) => gate.observe(sample), guards.intervalMs) : () => {};
+      if (gate?.concurrency) metrics.admissionLimit.set(gate.concurrency.limiter.limit);
+      current = gate;
     }
-    return current.controller;
+    return current;
   };
 }
 
@@ -60,37 +69,62 @@ function sendError(res: ServerResponse, error: GatewayError, wire: Wire, request
   sendJson(res, error.status, errorBody(error, wire), headers);
 }
 
-function priorityOf(req: IncomingMessage): Priority {
-  const given = req.headers['x-switchboard-priority'];
-  return given === 'critical' || given === 'sheddable' ? given : 'standard';
+const quotaMessage = {
+  request_quota: 'This API key is over its requests-per-minute quota; retry after the Retry-After delay.',
+  token_quota: 'This API key is over its tokens-per-minute quota; retry after the Retry-After delay.',
+};
+
+/** 429 when the client is over its quota, 503 when the gateway is over capacity. */
+function refuse(refusal: Refusal, priority: Priority, metrics: GatewayMetrics): never {
+  metrics.shed.inc({ reason: refusal.reason, priority });
+  if (refusal.reason === 'request_quota' || refusal.reason === 'token_quota') {
+    throw new GatewayError(429, 'rate_limit_error', quotaMessage[refusal.reason], null, 'client_quota_exceeded', refusal.retryAfterSeconds);
+  }
+  throw new GatewayError(503, 'overloaded_error', 'The gateway is over capacity; retry after the Retry-After delay.', null, 'gateway_overloaded', refusal.retryAfterSeconds);
 }
 
-/** Admission in front of everything else: a shed is answered before the body is read. */
+/** Authentication, then admission: a refusal is answered before the body is read. */
 async function handleOperation(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps): Promise<ExchangeResult> {
   const state = deps.config.current();
-  const admission = deps.admission?.(state);
-  if (!admission) return handleAdmitted(op, req, res, requestId, deps, state);
-  const priority = priorityOf(req);
-  const pending = admission.acquire(priority);
-  deps.metrics.admissionQueue.set(admission.queueDepth());
+  const principal = authenticate(state.auth, req.headers);
+  const gate = deps.admission?.(state);
+  if (!gate) return handleAdmitted(op, req, res, requestId, deps, state, principal, undefined);
+  const priority = effectivePriority(entitlementOf(principal, gate.settings.clients), requestedPriority(req.headers['x-switchboard-priority']));
+  const pending = gate.enter(principal?.name, priority);
+  const concurrency = gate.concurrency;
+  if (concurrency) deps.metrics.admissionQueue.set(concurrency.queueDepth());
   const decision = pending instanceof Promise ? await pending : pending;
-  deps.metrics.admissionLimit.set(admission.limiter.limit);
-  deps.metrics.admissionQueue.set(admission.queueDepth());
-  if (!decision.admitted) {
-    deps.metrics.shed.inc({ reason: decision.reason, priority });
-    throw new GatewayError(503, 'overloaded_error', 'The gateway is over capacity; retry after the Retry-After delay.', null, 'gateway_overloaded', decision.retryAfterSeconds);
+  if (concurrency) {
+    deps.metrics.admissionLimit.set(concurrency.limiter.limit);
+    deps.metrics.admissionQueue.set(concurrency.queueDepth());
   }
+  if (!decision.admitted) refuse(decision, priority, deps.metrics);
   let result: ExchangeResult | undefined;
   try {
-    result = await handleAdmitted(op, req, res, requestId, deps, state);
+    result = await handleAdmitted(op, req, res, requestId, deps, state, principal, { gate, priority, ticket: decision.ticket });
     return result;
   } finally {
-    decision.permit.release({ ttfbMs: result?.ttfbMs, overloaded: result !== undefined && (result.status === 429 || result.status >= 500) });
+    const usedTokens = result?.inputTokens === undefined && result?.outputTokens === undefined ? undefined : (result.inputTokens ?? 0) + (result.outputTokens ?? 0);
+    decision.ticket.release({ ttfbMs: result?.ttfbMs, overloaded: result !== undefined && (result.status === 429 || result.status >= 500), usedTokens });
   }
 }
 
-async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps, state: RuntimeState): Promise<ExchangeResult> {
-  const principal = authenticate(state.auth, req.headers);
+interface Admitted {
+  gate: AdmissionGate;
+  priority: Priority;
+  ticket: Ticket;
+}
+
+async function handleAdmitted(
+  op: Operation,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  deps: ApiServerDeps,
+  state: RuntimeState,
+  principal: ClientPrincipal | undefined,
+  admitted: Admitted | undefined,
+): Promise<ExchangeResult> {
   const raw = await readBody(req, state.maxBodyBytes);
   const body = parseRequest(op, raw);
   const model = body.model as string;
@@ -98,6 +132,12 @@ async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerRe
     throw new GatewayError(404, 'not_found_error', `The model '${model}' does not exist or is not served by this gateway.`, 'model', 'model_not_found');
   }
   authorizeModel(principal, model);
+  const estimatedPromptTokens = Math.ceil(raw.length / 4);
+  const maxOutputTokens = (body.max_tokens ?? body.max_completion_tokens) as number | undefined;
+  if (admitted) {
+    const refusal = admitted.ticket.reserveTokens(tokensToReserve(estimatedPromptTokens, maxOutputTokens, admitted.gate.settings.defaultMaxTokens));
+    if (refusal) refuse(refusal, admitted.priority, deps.metrics);
+  }
 
   const controller = new AbortController();
   const deadline = Date.now() + state.timeouts.totalMs;
@@ -114,8 +154,8 @@ async function handleAdmitted(op: Operation, req: IncomingMessage, res: ServerRe
     model,
     stream: body.stream === true,
     includeUsage: streamOptions?.include_usage === true,
-    estimatedPromptTokens: Math.ceil(raw.length / 4),
-    maxOutputTokens: (body.max_tokens ?? body.max_completion_tokens) as number | undefined,
+    estimatedPromptTokens,
+    maxOutputTokens,
     requestId,
     principal,
     state,

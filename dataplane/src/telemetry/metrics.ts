@@ -9,6 +9,13 @@ export interface CircuitState {
   open: boolean;
 }
 
+/** What the admission gauges read at scrape time. */
+export interface AdmissionView {
+  inFlight: number;
+  tokensInFlight: number;
+  guardLevel: number;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
@@ -126,6 +133,33 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** Read at scrape time from the current admission gate (watchAdmission): nothing on the request path. */
+  private admissionView: () => AdmissionView | undefined = () => undefined;
+  readonly admissionInFlight: Gauge = new Gauge({
+    name: 'switchboard_admission_in_flight',
+    help: 'Requests holding an admission slot (under the concurrency limit).',
+    registers: [this.registry],
+    collect: () => {
+      this.admissionInFlight.set(this.admissionView()?.inFlight ?? 0);
+    },
+  });
+  readonly tokenBudgetInUse: Gauge = new Gauge({
+    name: 'switchboard_admission_token_budget_in_use',
+    help: 'Tokens reserved by requests in flight (prompt estimate + max_tokens) against the per-replica token budget.',
+    registers: [this.registry],
+    collect: () => {
+      this.tokenBudgetInUse.set(this.admissionView()?.tokensInFlight ?? 0);
+    },
+  });
+  readonly guardLevel: Gauge = new Gauge({
+    name: 'switchboard_admission_guard_level',
+    help: 'Process guard state: 0 admits all, 1 sheds sheddable, 2 sheds standard too (critical always admitted).',
+    registers: [this.registry],
+    collect: () => {
+      this.guardLevel.set(this.admissionView()?.guardLevel ?? 0);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
   }
@@ -133,6 +167,11 @@ export class GatewayMetrics {
   /** Where switchboard_circuit_breaker_open comes from: the current config's deployments and their health. */
   readCircuits(circuits: () => Iterable<CircuitState>): void {
     this.circuits = circuits;
+  }
+
+  /** Where the admission gauges come from: the gate of the current config, if any. */
+  watchAdmission(view: () => AdmissionView | undefined): void {
+    this.admissionView = view;
   }
 
   /** Where switchboard_in_flight_streams comes from: the open streams (StreamRegistry.size). */

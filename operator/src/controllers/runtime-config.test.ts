@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { configHash, GatewayConfigSpec, RuntimeConfig, type GatewayConfigSpecInput } from '@switchboard/crds';
-import { CONFIG_KEY, renderConfigText, renderRuntimeConfig } from './runtime-config.js';
+import { CONFIG_KEY, RenderError, renderConfigText, renderRuntimeConfig } from './runtime-config.js';
 
 const spec = (input: GatewayConfigSpecInput): GatewayConfigSpec => GatewayConfigSpec.parse(input);
 
@@ -71,8 +71,56 @@ describe('renderRuntimeConfig', () => {
       cooldown: { failureThreshold: 5, duration: '10s' },
       auth: { masterKey: { secretKeyRef: { name: 'gw', key: 'master' } }, clientKeys: [{ name: 'team-a', sha256: 'a'.repeat(64), models: ['fast'] }] },
       server: { maxBodyBytes: 1_000_000 },
+      shedding: { maxConcurrency: 10, minConcurrency: 1, queue: { maxDepth: 0, timeout: '1s' }, retryAfter: '1s', defaultMaxTokens: 1024, clients: [] },
       shutdown: { drainDelay: '0s', maxStreamDuration: '60s', heartbeat: '15s' },
     });
+  });
+
+  it('renders priority classes as per-key priorities and quotas, with the budget and the guards', () => {
+    const clientKeys = ['team-a', 'team-b', 'batch'].map((name, i) => ({ name, sha256: String(i).repeat(64) }));
+    const config = renderRuntimeConfig(
+      spec({
+        ...full,
+        auth: { clientKeys },
+        shedding: {
+          maxConcurrency: 64,
+          queue: { maxDepth: 32, timeout: '2s' },
+          retryAfter: '3s',
+          tokenBudget: 200_000,
+          guards: { eventLoopDelay: { sheddable: '50ms', standard: '200ms' }, heapUsed: { sheddable: 0.8, standard: 0.9 } },
+          priorities: [
+            { name: 'interactive', clientKeys: ['team-a', 'team-b'], priority: 'critical', requestsPerMinute: 600 },
+            { name: 'batch', clientKeys: ['batch'], priority: 'sheddable', tokensPerMinute: 100_000 },
+          ],
+        },
+      }),
+    );
+    expect(config.shedding).toEqual({
+      maxConcurrency: 64,
+      minConcurrency: 1,
+      queue: { maxDepth: 32, timeout: '2s' },
+      retryAfter: '3s',
+      tokenBudget: 200_000,
+      defaultMaxTokens: 1024,
+      guards: { eventLoopDelay: { sheddable: '50ms', standard: '200ms' }, heapUsed: { sheddable: 0.8, standard: 0.9 }, interval: '500ms' },
+      clients: [
+        { key: 'team-a', priority: 'critical', requestsPerMinute: 600 },
+        { key: 'team-b', priority: 'critical', requestsPerMinute: 600 },
+        { key: 'batch', priority: 'sheddable', tokensPerMinute: 100_000 },
+      ],
+    });
+  });
+
+  it('rejects a client key in two priority classes, naming the field', () => {
+    const render = () =>
+      renderRuntimeConfig(
+        spec({
+          ...full,
+          shedding: { priorities: [{ name: 'a', clientKeys: ['team-a'] }, { name: 'b', clientKeys: ['team-a'], priority: 'sheddable' }] },
+        }),
+      );
+    expect(render).toThrow(RenderError);
+    expect(render).toThrow(/shedding\.clients\[1\]\.key.*duplicate client "team-a"/);
   });
 
   it('fills the documented defaults and leaves absent optional fields out', () => {

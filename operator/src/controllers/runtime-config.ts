@@ -7,6 +7,9 @@ export const CONFIG_KEY = 'config.json';
 /** The apiserver rejects a ConfigMap whose keys and values add up to more than 1 MiB. */
 export const CONFIG_MAP_LIMIT_BYTES = 1024 * 1024;
 
+/** A virtual alias routed by RoutingModels (the runtime config's `routers` entry). */
+export type AliasRouterInput = NonNullable<RuntimeConfigInput['routers']>[number];
+
 export class RenderError extends Error {
   constructor(message: string) {
     super(message);
@@ -14,10 +17,32 @@ export class RenderError extends Error {
   }
 }
 
+type SpecShedding = NonNullable<GatewayConfigSpec['shedding']>;
+
+/** Shedding as the data plane reads it: each priority class becomes one entry per client key. */
+function renderShedding(s: SpecShedding): NonNullable<RuntimeConfigInput['shedding']> {
+  return {
+    ...(s.maxConcurrency === undefined ? {} : { maxConcurrency: s.maxConcurrency }),
+    ...(s.queue === undefined ? {} : { queue: s.queue }),
+    retryAfter: s.retryAfter,
+    ...(s.tokenBudget === undefined ? {} : { tokenBudget: s.tokenBudget }),
+    defaultMaxTokens: s.defaultMaxTokens,
+    ...(s.guards === undefined ? {} : { guards: s.guards }),
+    clients: s.priorities.flatMap((p) =>
+      p.clientKeys.map((key) => ({
+        key,
+        priority: p.priority,
+        ...(p.requestsPerMinute === undefined ? {} : { requestsPerMinute: p.requestsPerMinute }),
+        ...(p.tokensPerMinute === undefined ? {} : { tokensPerMinute: p.tokensPerMinute }),
+      })),
+    ),
+  };
+}
+
 /** Maps a GatewayConfig spec onto the runtime config schema and validates it. Credentials stay
- *  Secret key references; fields the data plane does not read yet (shedding, telemetry,
- *  audit, the routing model, the workload) are not part of the runtime config. */
-export function renderRuntimeConfig(spec: GatewayConfigSpec): RuntimeConfig {
+ *  Secret key references; fields the data plane does not read yet (telemetry, audit, the
+ *  routing model, the workload) are not part of the runtime config. */
+export function renderRuntimeConfig(spec: GatewayConfigSpec, router?: AliasRouterInput): RuntimeConfig {
   const input: RuntimeConfigInput = {
     models: spec.models.map((m) => ({
       name: m.name,
@@ -46,6 +71,9 @@ export function renderRuntimeConfig(spec: GatewayConfigSpec): RuntimeConfig {
       clientKeys: spec.auth.clientKeys.map((k) => ({ name: k.name, sha256: k.sha256, models: k.models })),
     },
     server: { maxBodyBytes: spec.limits.maxBodyBytes },
+    // spec.routing.routingModelRef, rendered by routing-model-render.ts.
+    ...(router === undefined ? {} : { routers: [router] }),
+    ...(spec.shedding === undefined ? {} : { shedding: renderShedding(spec.shedding) }),
     // The Deployment's preStop sleep (drainDelay) already kept the pod serving while endpoints
     // dropped it, so the data plane stops accepting at SIGTERM; the deadline counts from SIGTERM.
     shutdown: { drainDelay: '0s', maxStreamDuration: spec.shutdown.maxStreamDuration },
@@ -65,8 +93,8 @@ export interface RenderedConfig {
   bytes: number;
 }
 
-export function renderConfigText(spec: GatewayConfigSpec): RenderedConfig {
-  const config = renderRuntimeConfig(spec);
+export function renderConfigText(spec: GatewayConfigSpec, router?: AliasRouterInput): RenderedConfig {
+  const config = renderRuntimeConfig(spec, router);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   // Hash what the data plane will see: the text parsed and validated again (defaults included).
   const hash = configHash(RuntimeConfig.parse(JSON.parse(text)));
