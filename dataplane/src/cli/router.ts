@@ -14,15 +14,19 @@ import {
   type DecisionPolicy,
   type EvalReport,
 } from '../routing/learned/index.js';
+import { parseRuleSet } from '../routing/learned/heads/rule-set.js';
+import { qualityCostSvg } from '../routing/learned/plot.js';
 
 const USAGE = `usage: switchboard router <train|eval|explain> [options]
 
-  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed] [--seed N]
+  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed] [--seed N] [--rules FILE]
           train a router on scored queries (JSON array or JSONL of {"question", "scores", "cost"?})
-          and write the artifact; prints its sha256 digest
-  eval    --model FILE --data FILE --models FILE [--json]
+          and write the artifact; prints its sha256 digest. --kind rules mines keyword and length
+          rules from the data, or takes hand-written ones from --rules FILE (JSON or YAML)
+  eval    --model FILE --data FILE --models FILE [--json] [--plot FILE.svg]
           quality and cost of the router on scored queries against the best single model,
           the per-query oracle and random choice, and its quality/cost curve over lambda
+          (--plot also draws the curve as an SVG)
   explain --model FILE --query TEXT [--lambda X | --threshold Q]
           the decision for one query and the reasons for it
 `;
@@ -71,7 +75,7 @@ function numberFlag(value: string | undefined, flag: string, check: (n: number) 
 function train(args: string[], out: (text: string) => void): number {
   const { values } = parseArgs({
     args,
-    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' } },
+    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' }, rules: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -83,10 +87,12 @@ function train(args: string[], out: (text: string) => void): number {
   const featurizer = values.featurizer ?? 'hashed';
   if (featurizer !== 'hashed') throw new UsageError(`--featurizer: got "${featurizer}"; this build supports only "hashed" (onnx:PATH and http:URL are not implemented yet)`);
   const seed = numberFlag(values.seed, 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0') ?? 1;
+  if (values.rules !== undefined && kind !== 'rules') throw new UsageError(`--rules: only with --kind rules (got --kind ${kind})`);
+  const head = values.rules === undefined ? undefined : parseRuleSet(readText(values.rules, 'rules'), values.rules);
   const examples = parseExamples(readText(dataPath, 'data'), dataPath);
   const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
   const started = performance.now();
-  const router = LearnedRouter.train(examples, prices, { kind, seed });
+  const router = LearnedRouter.train(examples, prices, { kind, seed, ...(head === undefined ? {} : { head }) });
   const seconds = (performance.now() - started) / 1000;
   const { bytes, digest } = router.encode();
   writeFileSync(outPath, bytes);
@@ -121,7 +127,7 @@ function evalText(report: EvalReport, perModel: ReturnType<typeof summarizeModel
 function evalCommand(args: string[], out: (text: string) => void): number {
   const { values } = parseArgs({
     args,
-    options: { model: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, json: { type: 'boolean' } },
+    options: { model: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -132,7 +138,9 @@ function evalCommand(args: string[], out: (text: string) => void): number {
   const examples = parseExamples(readText(dataPath, 'data'), dataPath);
   const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
   const report = evaluate(router, examples, prices);
-  out(values.json === true ? JSON.stringify(report) + '\n' : evalText(report, summarizeModels(examples, prices), digest));
+  const perModel = summarizeModels(examples, prices);
+  if (values.plot !== undefined) writeFileSync(required(values.plot, 'plot', 'where to write the SVG'), qualityCostSvg(report, perModel, `${router.kind} router: quality vs cost over lambda`));
+  out(values.json === true ? JSON.stringify(report) + '\n' : evalText(report, perModel, digest));
   return 0;
 }
 

@@ -4,9 +4,11 @@ import { ArtifactError, decodeArtifact, encodeArtifact, tensor, type Artifact, t
 import { DataError, scoredModels, type RoutingExample } from './dataset.js';
 import { defaultHashedParams, HashedFeaturizer, type HashedFeaturizerParams } from './featurizer.js';
 import type { RouterHead, TrainingSet } from './heads/head.js';
+import { EloHead } from './heads/elo.js';
 import { KnnHead } from './heads/knn.js';
 import { LinearHead } from './heads/linear.js';
 import { NeuralHead } from './heads/neural.js';
+import { RulesHead } from './heads/rules.js';
 import { decide, type CandidateEstimate, type DecisionPolicy, type RouteDecision } from './policy.js';
 import { packRows } from './sparse.js';
 
@@ -20,6 +22,8 @@ export const headKinds: Record<string, HeadKind> = {
   linear: { train: (set, params) => LinearHead.train(set, params), load: (a) => LinearHead.load(a) },
   mlp: { train: (set, params, seed) => NeuralHead.train('mlp', set, params, seed), load: (a) => NeuralHead.load('mlp', a) },
   mf: { train: (set, params, seed) => NeuralHead.train('mf', set, params, seed), load: (a) => NeuralHead.load('mf', a) },
+  elo: { train: (set, params, seed) => EloHead.train(set, params, seed), load: (a) => EloHead.load(a) },
+  rules: { train: (set, params) => RulesHead.train(set, params), load: (a) => RulesHead.load(a) },
 };
 
 export interface TrainOptions {
@@ -110,7 +114,7 @@ export class LearnedRouter {
   /** Predicted quality per model, in `models` order (a fresh array). */
   predict(query: string): Float64Array {
     const out = new Float64Array(this.models.length);
-    this.head.predict(this.featurizer.featurize(query), out);
+    this.head.predict(this.featurizer.featurize(query), out, query);
     return out;
   }
 
@@ -121,7 +125,7 @@ export class LearnedRouter {
   }
 
   route(query: string, options: RouteOptions = {}): RouteDecision {
-    this.head.predict(this.featurizer.featurize(query), this.scratch);
+    this.head.predict(this.featurizer.featurize(query), this.scratch, query);
     const allowed = options.candidates === undefined ? null : new Set(options.candidates);
     const estimates: CandidateEstimate[] = [];
     this.models.forEach((model, k) => {
@@ -143,5 +147,5 @@ export function trainingSet(examples: readonly RoutingExample[], models: readonl
       if (y !== undefined) targets[r * m + k] = y;
     });
   });
-  return { rows: packRows(examples.map((e) => featurizer.featurize(e.query)), featurizer.dim), targets, models };
+  return { rows: packRows(examples.map((e) => featurizer.featurize(e.query)), featurizer.dim), targets, models, queries: examples.map((e) => e.query) };
 }

@@ -7,13 +7,15 @@ export interface TrainingSet {
   rows: SparseRows;
   targets: Float32Array;
   models: readonly string[];
+  /** The raw query texts, for heads that read the text itself (rules). */
+  queries?: readonly string[];
 }
 
 export interface RouterHead {
   readonly kind: string;
   readonly modelCount: number;
   /** Writes a predicted quality in [0, 1] for every model into `out` (length modelCount). */
-  predict(x: SparseVector, out: Float64Array): void;
+  predict(x: SparseVector, out: Float64Array, query: string): void;
   tensors(): Tensor[];
   params(): Record<string, unknown>;
 }
