@@ -15,4 +15,11 @@ export default tseslint.config(
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
+  {
+    // The gateway loads only the runtime-config schemas; the CRD schemas would cost it memory.
+    files: ['dataplane/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@switchboard/crds', message: 'Import from @switchboard/crds/runtime in the data plane.' }] }],
+    },
+  },
 );

@@ -14,6 +14,7 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@switchboard/crds$': '<rootDir>/crds/src/index.ts',
+    '^@switchboard/crds/runtime$': '<rootDir>/crds/src/runtime.ts',
     '^@switchboard/operator/runtime$': '<rootDir>/operator/src/runtime/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -1,8 +1,6 @@
 // The `switchboard` command line.
 import { parseArgs } from 'node:util';
-import { startGateway, type GatewayOptions } from '../gateway.js';
-import { mockCommand } from '../mock/command.js';
-import { routerCommand } from './router.js';
+import type { GatewayOptions } from '../gateway.js';
 
 const usage = `usage: switchboard <command> [options]
 
@@ -66,6 +64,7 @@ async function gatewayCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
+  const { startGateway } = await import('../gateway.js');
   const gateway = await startGateway({
     ...configSource(values),
     port: port(values.port, 'port', 8080),
@@ -87,6 +86,7 @@ async function gatewayCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Each command loads only its own modules: the gateway's memory holds no mock or training code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -94,9 +94,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'gateway':
         return await gatewayCommand(rest);
       case 'mock':
-        return await mockCommand(rest);
+        return await (await import('../mock/command.js')).mockCommand(rest);
       case 'router':
-        return await routerCommand(rest);
+        return await (await import('./router.js')).routerCommand(rest);
       case undefined:
       case '--help':
       case '-h':

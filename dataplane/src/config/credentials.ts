@@ -2,7 +2,7 @@
 // in memory, inside the state that uses them, so a rotated key applies to new requests while
 // requests in flight keep the state (and key) they started with.
 import { readFileSync } from 'node:fs';
-import type { CredentialRef } from '@switchboard/crds';
+import type { CredentialRef } from '@switchboard/crds/runtime';
 
 /** Looks up Kubernetes Secret keys; absent outside a cluster. */
 export type SecretLookup = (name: string, key: string) => string | undefined;

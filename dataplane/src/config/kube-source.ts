@@ -14,7 +14,7 @@ import {
   type KubeObject,
   type Logger,
 } from '@switchboard/operator/runtime';
-import type { RuntimeConfig } from '@switchboard/crds';
+import type { RuntimeConfig } from '@switchboard/crds/runtime';
 import { AppliedHashReporter, type AppliedHashStatus, type PodRef } from './applied-hash.js';
 import { CredentialError, type SecretLookup } from './credentials.js';
 import type { ConfigSource, ConfigStatus, FileSourceHooks } from './file-source.js';

@@ -1,7 +1,7 @@
 // Reads the runtime config from a YAML or JSON file and validates it against the schema.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { RuntimeConfig, formatFieldErrors, validate } from '@switchboard/crds';
+import { RuntimeConfig, formatFieldErrors, validate } from '@switchboard/crds/runtime';
 
 export type LoadResult = { ok: true; config: RuntimeConfig; text: string } | { ok: false; message: string };
 

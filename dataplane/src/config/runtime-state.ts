@@ -3,7 +3,7 @@
 // update never replaces a good state) and never mutates a state once built.
 import type { SheddingSettings } from '../admission/gate.js';
 import { compileShedding } from '../admission/settings.js';
-import { appliedConfigHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds';
+import { appliedConfigHash, durationMs, type BalancingStrategy, type Deployment, type RuntimeConfig } from '@switchboard/crds/runtime';
 import { providerFor } from '../providers/index.js';
 import type { ProviderSpec } from '../providers/types.js';
 import { sha256Hex } from '../auth/key-hash.js';

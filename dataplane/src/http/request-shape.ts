@@ -1,7 +1,7 @@
 // Checks the fields the gateway relies on, per operation, and names the first bad one the way
 // the provider would. Other fields pass through untouched for the upstream to judge.
 import { z } from 'zod';
-import { formatPath } from '@switchboard/crds';
+import { formatPath } from '@switchboard/crds/runtime';
 import type { JsonObject, Operation } from '../providers/types.js';
 import { badRequest, type GatewayError } from './errors.js';
 

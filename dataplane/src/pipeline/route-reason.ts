@@ -1,5 +1,5 @@
 // The x-switchboard-route-reason text: the strategy that picked, plus any retry or fallback.
-import type { BalancingStrategy } from '@switchboard/crds';
+import type { BalancingStrategy } from '@switchboard/crds/runtime';
 
 export interface Failure {
   deployment: string;

@@ -6,7 +6,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import type { Deployment, ProviderKind } from '@switchboard/crds';
+import type { Deployment, ProviderKind } from '@switchboard/crds/runtime';
 import { SseParser } from '../sse/parser.js';
 import { formatSse } from '../sse/format.js';
 import { providerFor, translatorFor, upstreamOperation, usageFromText, usageTap } from './index.js';

@@ -1,5 +1,5 @@
 // URL and header building shared by the provider folders.
-import type { Deployment } from '@switchboard/crds';
+import type { Deployment } from '@switchboard/crds/runtime';
 
 /** Joins a base URL and a path with exactly one slash, whatever trailing slashes the base has. */
 export function joinUrl(baseUrl: string, path: string): string {

@@ -1,5 +1,5 @@
 // Entry point for the pipeline: which provider serves a kind, which translator joins two wires.
-import type { ProviderKind } from '@switchboard/crds';
+import type { ProviderKind } from '@switchboard/crds/runtime';
 import { anthropic } from './anthropic/index.js';
 import { azure } from './azure/index.js';
 import { openai, openaiCompatible } from './openai/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Deployment } from '@switchboard/crds';
+import type { Deployment } from '@switchboard/crds/runtime';
 import { UnsupportedOperationError, providerFor, translatorFor, upstreamOperation, usageFromText, usageTap, wantsStreamUsage } from './index.js';
 
 const dep = (over: Partial<Deployment>): Deployment => ({ name: 'd', provider: 'openai', model: 'm', baseUrl: 'http://h/v1', weight: 1, ...over });

@@ -1,7 +1,7 @@
 // The contract between the request pipeline and the provider folders. A provider describes how
 // to reach one upstream API family; translators convert between client and upstream wire formats
 // when they differ. Nothing here does I/O: the pipeline owns sockets, timers and retries.
-import type { Deployment, ProviderKind } from '@switchboard/crds';
+import type { Deployment, ProviderKind } from '@switchboard/crds/runtime';
 
 /** The wire format a client speaks to the gateway, or an upstream speaks natively. */
 export type Wire = 'openai' | 'anthropic';

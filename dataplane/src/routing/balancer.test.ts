@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Deployment } from '@switchboard/crds';
+import type { Deployment } from '@switchboard/crds/runtime';
 import { choose, ineligible, type Candidate } from './balancer.js';
 import { DeploymentHealth } from './health.js';
 

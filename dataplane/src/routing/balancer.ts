@@ -1,5 +1,5 @@
 // Picks a deployment among candidates: pure, given the live signals and a random source.
-import type { BalancingStrategy, Deployment } from '@switchboard/crds';
+import type { BalancingStrategy, Deployment } from '@switchboard/crds/runtime';
 import type { DeploymentHealth } from './health.js';
 
 export interface Candidate<T> {

@@ -1,5 +1,5 @@
 // What a request cost, in USD, from the answering deployment's prices and the upstream's usage.
-import type { Deployment } from '@switchboard/crds';
+import type { Deployment } from '@switchboard/crds/runtime';
 import type { Usage } from '../providers/types.js';
 
 /** USD for `usage` at `pricing` (per million tokens); undefined for an unpriced deployment. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Deployment } from '@switchboard/crds';
+import type { Deployment } from '@switchboard/crds/runtime';
 import type { DeploymentTarget } from '../config/runtime-state.js';
 import type { ExchangeResult } from '../pipeline/exchange.js';
 import { ExchangeMetrics } from './exchange-metrics.js';

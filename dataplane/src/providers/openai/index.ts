@@ -1,6 +1,6 @@
 // OpenAI and OpenAI-compatible servers (vLLM, Ollama, Groq, …). baseUrl includes the version
 // prefix, as the OpenAI SDK's baseURL does: https://api.openai.com/v1.
-import type { ProviderKind } from '@switchboard/crds';
+import type { ProviderKind } from '@switchboard/crds/runtime';
 import { UnsupportedOperationError } from '../errors.js';
 import { joinUrl, upstreamHeaders, withModel } from '../http.js';
 import type { Operation, ProviderSpec } from '../types.js';
