@@ -18,6 +18,7 @@ const USAGE = `usage: switchboard mock [options]
                            <status>[:seconds] | reset[:chunks] | slow-headers[:ms] | hang
   --api-key K              require this key (or set SWITCHBOARD_MOCK_API_KEY)
   --seed N                 PRNG seed for --fail-rate (default 1)
+  --max-concurrency N      requests served at once; beyond it 429 + Retry-After (default 0: no limit)
   -h, --help               show this help
 `;
 
@@ -60,6 +61,7 @@ function parse(args: string[]): Partial<MockOptions> | 'help' {
       fault: { type: 'string' },
       'api-key': { type: 'string' },
       seed: { type: 'string' },
+      'max-concurrency': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,6 +79,7 @@ function parse(args: string[]): Partial<MockOptions> | 'help' {
     fault: values.fault,
     apiKey: values['api-key'] ?? (process.env.SWITCHBOARD_MOCK_API_KEY || undefined),
     seed: numberFlag('seed', values.seed, 'integer', -2147483648, 4294967295),
+    maxConcurrency: numberFlag('max-concurrency', values['max-concurrency'], 'integer', 0),
   };
 }
 

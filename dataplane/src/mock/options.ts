@@ -29,6 +29,8 @@ export interface MockOptions {
   models: readonly string[];
   /** How many recent requests GET /mock/stats returns. */
   historySize: number;
+  /** API requests served at once; beyond it an immediate 429 with Retry-After (0: no limit). */
+  maxConcurrency: number;
 }
 
 export const defaultOptions: Readonly<MockOptions> = {
@@ -46,6 +48,7 @@ export const defaultOptions: Readonly<MockOptions> = {
   seed: 1,
   models: ['mock-gpt', 'mock-claude', 'mock-embedding'],
   historySize: 100,
+  maxConcurrency: 0,
 };
 
 function check(name: string, value: number, ok: boolean, expected: string): void {
@@ -68,5 +71,6 @@ export function resolveOptions(partial: Partial<MockOptions>): MockOptions {
   check('resetAfterChunks', o.resetAfterChunks, Number.isInteger(o.resetAfterChunks) && o.resetAfterChunks >= 0, 'an integer >= 0');
   check('seed', o.seed, Number.isInteger(o.seed), 'an integer');
   check('historySize', o.historySize, Number.isInteger(o.historySize) && o.historySize >= 0, 'an integer >= 0');
+  check('maxConcurrency', o.maxConcurrency, Number.isInteger(o.maxConcurrency) && o.maxConcurrency >= 0, 'an integer >= 0 (0: no limit)');
   return o;
 }

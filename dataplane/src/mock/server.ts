@@ -119,6 +119,7 @@ class MockProvider {
   private readonly defaults: FaultDefaults;
   private readonly gap: number;
   private seq = 0;
+  private readonly concurrency = { active: 0, peak: 0, refused: 0 };
 
   constructor(private readonly options: MockOptions) {
     this.log = new TrafficLog(options.historySize);
@@ -135,7 +136,7 @@ class MockProvider {
   }
 
   stats(): MockStats {
-    return this.log.snapshot();
+    return { ...this.log.snapshot(), concurrency: { ...this.concurrency } };
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -181,9 +182,11 @@ class MockProvider {
   }
 
   private control(method: string, path: string, res: ServerResponse): void {
-    if (method === 'GET' && path === '/mock/stats') sendJson(res, undefined, 200, JSON.stringify(this.log.snapshot()));
+    if (method === 'GET' && path === '/mock/stats') sendJson(res, undefined, 200, JSON.stringify(this.stats()));
     else if (method === 'POST' && path === '/mock/reset') {
       this.log.reset();
+      this.concurrency.peak = 0;
+      this.concurrency.refused = 0;
       this.random = seededRandom(this.options.seed);
       sendJson(res, undefined, 200, '{"reset":true}');
     } else if (method === 'GET' && path === '/mock/health') sendJson(res, undefined, 200, '{"status":"ok"}');
@@ -222,6 +225,10 @@ class MockProvider {
       sendError(res, record, r.family, 400, 'anthropic-version: header is required');
       return;
     }
+    if (r.op !== 'models' && !this.enter(res)) {
+      sendError(res, record, r.family, 429, `Too many concurrent requests (mock limit ${this.options.maxConcurrency}).`, null, { 'retry-after': String(this.options.retryAfterSeconds) });
+      return;
+    }
     const fault = requestFault(single(headers[FAULT_HEADER]), this.configuredFault, this.options.failRate, this.random, this.defaults);
     if (typeof fault === 'string') {
       sendError(res, record, r.family, 400, fault);
@@ -243,6 +250,19 @@ class MockProvider {
       default:
         this.respond(res, r, body, record, fault?.kind === 'reset' ? fault.afterChunks : undefined);
     }
+  }
+
+  /** Takes a concurrency slot until the response closes; false when --max-concurrency is reached. */
+  private enter(res: ServerResponse): boolean {
+    const c = this.concurrency;
+    if (this.options.maxConcurrency > 0 && c.active >= this.options.maxConcurrency) {
+      c.refused++;
+      return false;
+    }
+    c.active++;
+    c.peak = Math.max(c.peak, c.active);
+    res.once('close', () => c.active--);
+    return true;
   }
 
   private respond(res: ServerResponse, r: Route, body: JsonObject, record: MockRequestRecord, resetAfter: number | undefined): void {

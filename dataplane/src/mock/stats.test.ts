@@ -50,7 +50,7 @@ describe('traffic stats', () => {
     expect(mock.stats().recent.every((r) => r.credential === null)).toBe(true);
     const res = await fetch(`${mock.url}/mock/reset`, { method: 'POST' });
     expect(res.status).toBe(200);
-    expect(mock.stats()).toEqual({ requests: 0, byModel: {}, byPath: {}, recent: [] });
+    expect(mock.stats()).toMatchObject({ requests: 0, byModel: {}, byPath: {}, recent: [], concurrency: { refused: 0 } });
   });
 
   it('answers a readiness probe and 404s unknown paths in OpenAI format', async () => {

@@ -26,6 +26,8 @@ export interface MockStats {
   byPath: Record<string, number>;
   /** Oldest first. */
   recent: MockRequestRecord[];
+  /** API requests being served, the most at once since start (or reset), and those refused by --max-concurrency. */
+  concurrency: { active: number; peak: number; refused: number };
 }
 
 const fingerprints = new Map<string, string>();
@@ -60,7 +62,7 @@ export class TrafficLog {
     this.next = (this.next + 1) % this.capacity;
   }
 
-  snapshot(): MockStats {
+  snapshot(): Omit<MockStats, 'concurrency'> {
     const ordered = this.ring.length < this.capacity ? this.ring : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     return {
       requests: this.requests,
