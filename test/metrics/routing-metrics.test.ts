@@ -5,7 +5,7 @@
 // and the circuit breaker gauge. Failing upstreams are made with the mock's x-mock-fault header.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MockServer } from '../../dataplane/src/mock/server.js';
-import { MASTER_KEY, deployment, gatewayConfig, startTestGateway, startTestMock, waitFor, type TestGateway } from '../support/stack.js';
+import { MASTER_KEY, deployment, gatewayConfig, sha256Hex, startTestGateway, startTestMock, waitFor, type TestGateway } from '../support/stack.js';
 import { scrape, total, type Sample } from './scrape.js';
 
 let mock: MockServer;
@@ -17,6 +17,8 @@ const price = (inputPerMillion: number, outputPerMillion: number): { pricing: { 
 });
 const PRICES = { chat: price(3, 15), stream: price(2, 8), good: price(0.5, 1.5), backup: price(1, 4), limited: price(5, 5) };
 const hi = [{ role: 'user' as const, content: 'hi there' }];
+/** A client key allowed one request per minute: its second is refused by admission. */
+const QUOTA_KEY = 'sk-quota-test';
 
 beforeAll(async () => {
   mock = await startTestMock();
@@ -41,6 +43,8 @@ beforeAll(async () => {
         retries: { maxAttempts: 2, backoff: '10ms', maxRetryAfter: '2s' },
         // One failure opens a deployment's circuit, so a retry after it meets a cooling deployment.
         cooldown: { failureThreshold: 1, duration: '60s' },
+        auth: { masterKey: { env: 'SWITCHBOARD_MASTER_KEY' }, clientKeys: [{ name: 'quota', sha256: sha256Hex(QUOTA_KEY) }] },
+        shedding: { clients: [{ key: 'quota', requestsPerMinute: 1 }] },
       },
     ),
   );
@@ -63,10 +67,10 @@ function usd(pricing: { inputPerMillion: number; outputPerMillion: number }, usa
   return (usage.prompt_tokens * pricing.inputPerMillion + usage.completion_tokens * pricing.outputPerMillion) / 1e6;
 }
 
-async function post(model: string, body: Record<string, unknown> = {}): Promise<Response> {
+async function post(model: string, body: Record<string, unknown> = {}, key = MASTER_KEY): Promise<Response> {
   return fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: hi, ...body }),
   });
 }
@@ -178,6 +182,16 @@ describe('switchboard metrics on the admin port', () => {
     expect(total(samples, 'switchboard_requests_total', { model: 'cut', deployment: 'cut-a', route: 'rule', status: '200' })).toBe(1);
     expect(total(samples, 'switchboard_upstream_failures_total', { deployment: 'cut-a', reason: 'mid-stream' })).toBe(1);
     expect(total(samples, 'switchboard_time_to_first_token_seconds_count', { model: 'cut' })).toBe(1);
+  });
+
+  it('counts a request refused by admission as a shed decision with no model or deployment, next to switchboard_shed_total', async () => {
+    expect((await post('chat', {}, QUOTA_KEY)).status).toBe(200);
+    expect((await post('chat', {}, QUOTA_KEY)).status).toBe(429);
+    const samples = await settled();
+    expect(total(samples, 'switchboard_routing_decisions_total', { model: '', deployment: '', reason: 'shed' })).toBe(1);
+    expect(total(samples, 'switchboard_routing_decisions_total', { reason: 'shed' })).toBe(1);
+    expect(total(samples, 'switchboard_requests_total', { model: '', route: 'shed', status: '429' })).toBe(1);
+    expect(total(samples, 'switchboard_shed_total', { reason: 'request_quota' })).toBe(1);
   });
 
   it('never puts the free-text route reason in a label, and types every routing metric', async () => {

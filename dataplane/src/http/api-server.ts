@@ -16,6 +16,7 @@ import type { ClientPrincipal, RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
 import { ExchangeMetrics } from '../telemetry/exchange-metrics.js';
+import { refusalRoute } from '../telemetry/route-class.js';
 import { readBody } from './body.js';
 import { GatewayError, errorBody } from './errors.js';
 import { parseRequest } from './request-shape.js';
@@ -199,7 +200,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
           error instanceof GatewayError ? error : new GatewayError(500, 'api_error', 'Internal gateway error.', null, 'internal_error');
         if (!(error instanceof GatewayError)) log.error({ err: error, requestId }, 'unexpected error');
         sendError(res, gatewayError, wire, requestId);
-        return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: gatewayError.code === 'gateway_overloaded' ? 'shed' : 'none' };
+        return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: refusalRoute(gatewayError.code) };
       })
       .then((result) => {
         metrics.inFlight.dec();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { FAILURE_CLASSES, failureClass, routeClass } from './route-class.js';
+import { FAILURE_CLASSES, failureClass, refusalRoute, routeClass } from './route-class.js';
 
 describe('routeClass', () => {
   it.each([
@@ -10,6 +10,14 @@ describe('routeClass', () => {
     [{ fallback: true, retry: true, learned: true }, 'fallback'],
   ] as const)('classes %o as %s', (pick, expected) => {
     expect(routeClass(pick)).toBe(expected);
+  });
+});
+
+describe('refusalRoute', () => {
+  it('classes admission refusals (over capacity, over a key quota) as shed and every other refusal as none', () => {
+    expect(refusalRoute('gateway_overloaded')).toBe('shed');
+    expect(refusalRoute('client_quota_exceeded')).toBe('shed');
+    for (const code of ['model_not_found', 'invalid_api_key', 'internal_error', null]) expect(refusalRoute(code)).toBe('none');
   });
 });
 

@@ -13,6 +13,14 @@ export function routeClass(pick: { fallback: boolean; retry: boolean; learned: b
   return pick.learned ? 'learned' : 'rule';
 }
 
+/** Error codes of admission refusals (over capacity, or a client key over its quota). */
+const ADMISSION_REFUSALS: ReadonlySet<string> = new Set(['gateway_overloaded', 'client_quota_exceeded']);
+
+/** The class of a request refused before routing: shed by admission, or none (bad input, auth, …). */
+export function refusalRoute(code: string | null): RouteClass {
+  return code !== null && ADMISSION_REFUSALS.has(code) ? 'shed' : 'none';
+}
+
 /** Why an upstream try failed, from the short reason dispatch records ("503", "connect ECONNREFUSED", …). */
 export type FailureClass = 'http-429' | 'http-4xx' | 'http-5xx' | 'connect-error' | 'connect-timeout' | 'first-byte-timeout' | 'body-error' | 'mid-stream' | 'other';
 
