@@ -81,6 +81,10 @@ export const GatewayRouting = z
     routingModelRef: LocalObjectReference.optional().describe(
       'RoutingModel (same namespace) that picks the model alias per request; without it, clients pick the alias.',
     ),
+    routingModelPublicKey: z
+      .strictObject({ secretKeyRef: SecretKeySelector })
+      .optional()
+      .describe('Ed25519 public key (PEM, in a Secret) every RoutingModel artifact of this gateway must be signed with (`switchboard router sign`); unsigned artifacts are rejected.'),
   })
   .describe('How requests are routed: to a model alias (optionally by a learned RoutingModel), then to a deployment.');
 

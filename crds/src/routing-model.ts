@@ -101,8 +101,17 @@ export const Rollout = withRules(
       .default('shadow')
       .describe('shadow: decide and record, but route as before; canary: route canaryPercent of requests; active: route all.'),
     canaryPercent: z.number().int().min(0).max(100).optional().describe('Share of requests routed by this model in canary mode, 0 to 100.'),
+    alongside: ObjectName.optional().describe(
+      'RoutingModel (same namespace) this one rolls out next to: every GatewayConfig routing through that one runs this one too, in shadow or canary mode. Without it, this model is the one a GatewayConfig references.',
+    ),
   }),
   [
+    {
+      rule: "!has(self.alongside) || self.mode != 'active'",
+      message: 'alongside is for a shadow or canary rollout; an active RoutingModel is referenced by the GatewayConfig itself',
+      path: ['alongside'],
+      holds: (r) => r.alongside === undefined || r.mode !== 'active',
+    },
     {
       rule: "(self.mode == 'canary') == has(self.canaryPercent)",
       message: 'canaryPercent is required when mode is canary and allowed only then',

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { GatewayConfigStatus } from '@switchboard/crds';
 import type { ReplicaPod, SecretKeys } from './cache.js';
 import { gatewayStatus, planGateway, replicaReport, type GatewayConfigObject, type GatewayObserved, type StatusInput } from './gateway-config.js';
+import type { RoutingModelObject } from './routing-model.js';
 
 const deployment = (name: string, secret?: string) => ({
   name,
@@ -21,10 +22,12 @@ const gateway = (spec: Record<string, unknown>, name = 'edge'): GatewayConfigObj
 const secrets = (entries: Record<string, string[]>): GatewayObserved['secret'] => (name) =>
   entries[name] ? ({ metadata: { name }, keys: entries[name] } as SecretKeys) : undefined;
 
-const observed = (s: Record<string, string[]> = {}, routingModels: string[] = []): GatewayObserved => ({
+const observed = (s: Record<string, string[]> = {}, routingModels: RoutingModelObject[] = []): GatewayObserved => ({
   secret: secrets(s),
-  routingModel: (name) => (routingModels.includes(name) ? { metadata: { name }, spec: {} } : undefined),
+  routingModels: () => routingModels,
 });
+const routingModel = (name: string, spec: Record<string, unknown>): RoutingModelObject => ({ metadata: { name, namespace: 'team' }, spec });
+const picker = { router: 'knn', candidates: [{ name: 'm' }, { name: 'n' }], decision: { willingnessToPay: 5 }, artifact: { inline: 'QUJD' } };
 
 const options = { dataPlaneImage: 'img' };
 
@@ -59,10 +62,17 @@ describe('planGateway', () => {
     expect(plan).toMatchObject({ ok: false, blocker: { reason: 'SecretKeyNotFound', message: 'Secret team/openai has no key "api-key" (referenced by spec.models[0].deployments[0].credentials)' } });
   });
 
-  it('reports a missing RoutingModel', () => {
-    const spec = { models: [{ name: 'm', deployments: [deployment('d')] }], routing: { routingModelRef: { name: 'picker' } } };
+  it('reports a missing RoutingModel, and one that picks aliases the gateway does not have', () => {
+    const spec = { models: [{ name: 'm', deployments: [deployment('d')] }, { name: 'n', deployments: [deployment('e')] }], routing: { routingModelRef: { name: 'picker' } } };
     expect(planGateway(gateway(spec), observed(), options)).toMatchObject({ ok: false, blocker: { reason: 'RoutingModelNotFound', retry: true } });
-    expect(planGateway(gateway(spec), observed({}, ['picker']), options).ok).toBe(true);
+    const plan = planGateway(gateway(spec), observed({}, [routingModel('picker', picker)]), options);
+    expect(plan.ok).toBe(true);
+    if (plan.ok) expect(plan.rendered.config.routers).toEqual([expect.objectContaining({ name: 'picker', default: 'm' })]);
+    const stray = { ...picker, candidates: [{ name: 'm' }, { name: 'gpt-9' }] };
+    expect(planGateway(gateway(spec), observed({}, [routingModel('picker', stray)]), options)).toMatchObject({
+      ok: false,
+      blocker: { reason: 'InvalidRoutingModel', retry: false, message: 'RoutingModel team/picker: spec.candidates "gpt-9" is not a model alias of this GatewayConfig (spec.models[].name)' },
+    });
   });
 
   it('refuses a config larger than the ConfigMap limit, without retrying', () => {

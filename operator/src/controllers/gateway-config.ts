@@ -2,7 +2,7 @@
 // facts in, desired objects and status out); reconcile() reads the caches, applies the plan and
 // writes the status only when it changed. References are checked before anything is written, so
 // a missing Secret or RoutingModel never leaves a half-applied gateway behind.
-import { formatFieldErrors, GatewayConfigSpec, RoutingModelSpec, validate, type GatewayConfigStatus } from '@switchboard/crds';
+import { formatFieldErrors, GatewayConfigSpec, validate, type GatewayConfigStatus } from '@switchboard/crds';
 import { realClock, type Clock, type Informer, type KubeObject, type Logger, type Reconcile } from '../runtime/index.js';
 import type { ObjectWriter } from './apply.js';
 import type { ReplicaPod, SecretKeys } from './cache.js';
@@ -10,6 +10,7 @@ import { mergeConditions, type ObservedCondition } from './conditions.js';
 import { desiredWorkload, runtimeConfigMapName, secretReferences, workloadName, type Manifest } from './gateway-workload.js';
 import { CONFIG_HASH_ANNOTATION, GATEWAY_LABEL, KINDS, ReferenceNotReadyError } from './meta.js';
 import type { RoutingModelObject } from './routing-model.js';
+import { renderRouter } from './routing-model-render.js';
 import type { KedaOptions } from './scaled-object.js';
 import { CONFIG_MAP_LIMIT_BYTES, RenderError, renderConfigText, type RenderedConfig } from './runtime-config.js';
 
@@ -18,7 +19,7 @@ export interface GatewayConfigObject extends KubeObject {
   status?: GatewayConfigStatus;
 }
 
-export type BlockReason = 'InvalidSpec' | 'NameTooLong' | 'SecretNotFound' | 'SecretKeyNotFound' | 'RoutingModelNotFound' | 'InvalidConfig' | 'ConfigTooLarge';
+export type BlockReason = 'InvalidSpec' | 'NameTooLong' | 'SecretNotFound' | 'SecretKeyNotFound' | 'RoutingModelNotFound' | 'InvalidRoutingModel' | 'InvalidConfig' | 'ConfigTooLarge';
 
 export interface Blocker {
   reason: BlockReason;
@@ -29,7 +30,8 @@ export interface Blocker {
 
 export interface GatewayObserved {
   secret(name: string): SecretKeys | undefined;
-  routingModel(name: string): RoutingModelObject | undefined;
+  /** The RoutingModels of the gateway's namespace (the referenced one and those alongside it). */
+  routingModels(): readonly RoutingModelObject[];
 }
 
 export type GatewayPlan = { ok: true; spec: GatewayConfigSpec; rendered: RenderedConfig; apply: Manifest[]; absent: ReturnType<typeof desiredWorkload>['absent'] } | { ok: false; blocker: Blocker };
@@ -78,18 +80,12 @@ export function planGateway(gateway: GatewayConfigObject, observed: GatewayObser
   }
   if (missingKeys.length) return block('SecretKeyNotFound', missingKeys.join('; '), true);
 
-  let routingModel: { name: string; spec: RoutingModelSpec } | undefined;
-  const rmRef = spec.routing.routingModelRef;
-  if (rmRef) {
-    const rm = observed.routingModel(rmRef.name);
-    if (!rm) return block('RoutingModelNotFound', `RoutingModel ${namespace}/${rmRef.name} not found (referenced by spec.routing.routingModelRef)`, true);
-    const rmSpec = RoutingModelSpec.safeParse(rm.spec ?? {});
-    if (rmSpec.success) routingModel = { name: rmRef.name, spec: rmSpec.data };
-  }
+  const routing = renderRouter(spec, namespace, observed.routingModels());
+  if (!routing.ok) return block(routing.reason, routing.message, routing.retry);
 
   let rendered: RenderedConfig;
   try {
-    rendered = renderConfigText(spec);
+    rendered = renderConfigText(spec, routing.router);
   } catch (err) {
     if (err instanceof RenderError) return block('InvalidConfig', err.message);
     throw err;
@@ -101,7 +97,7 @@ export function planGateway(gateway: GatewayConfigObject, observed: GatewayObser
       `the rendered runtime config is ${rendered.bytes} bytes; ConfigMap ${runtimeConfigMapName(name)} may hold at most ${limit} bytes (1 MiB). Move large values (headers, client keys) out or split the gateway`,
     );
   }
-  const workload = desiredWorkload({ owner: gateway, spec, rendered, dataPlaneImage: options.dataPlaneImage, routingModel, keda: options.keda });
+  const workload = desiredWorkload({ owner: gateway, spec, rendered, dataPlaneImage: options.dataPlaneImage, keda: options.keda });
   return { ok: true, spec, rendered, apply: workload.apply, absent: workload.absent };
 }
 
@@ -207,7 +203,7 @@ export function gatewayConfigReconciler(deps: GatewayReconcilerDeps): Reconcile 
     const name = gateway.metadata?.name ?? '';
     const plan = planGateway(
       gateway,
-      { secret: (n) => deps.secrets.get(`${namespace}/${n}`), routingModel: (n) => deps.routingModels.get(`${namespace}/${n}`) },
+      { secret: (n) => deps.secrets.get(`${namespace}/${n}`), routingModels: () => deps.routingModels.list().filter((rm) => rm.metadata?.namespace === namespace) },
       { dataPlaneImage: deps.dataPlaneImage, maxConfigBytes: deps.maxConfigBytes, keda: deps.keda },
     );
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { GatewayConfigSpec, RoutingModelSpec, type GatewayConfigSpecInput } from '@switchboard/crds';
-import { renderConfigText } from './runtime-config.js';
+import { GatewayConfigSpec, type GatewayConfigSpecInput } from '@switchboard/crds';
+import { renderConfigText, type AliasRouterInput } from './runtime-config.js';
 import {
   desiredDeployment,
   desiredPodDisruptionBudget,
@@ -130,12 +130,14 @@ describe('desired data-plane workload', () => {
     expect((role.rules as Json[]).map((r) => (r.resources as string[])[0])).toEqual(['configmaps', 'pods']);
   });
 
-  it("adds the routing model's artifact ConfigMap to the readable ConfigMaps", () => {
-    const rm = (artifact: unknown) => ({ name: 'picker', spec: RoutingModelSpec.parse({ router: 'elo', candidates: [{ name: 'a' }, { name: 'b' }], decision: { threshold: 0.5 }, artifact }) });
-    const names = (r: ReturnType<typeof rm>) => ((desiredRole(input({}, { routingModel: r })).rules as Json[])[0]!.resourceNames as string[]);
-    expect(names(rm({ inline: 'QUJD' }))).toEqual(['edge-runtime', 'picker-artifact']);
-    expect(names(rm({ configMapRef: { name: 'trained', key: 'm' } }))).toEqual(['edge-runtime', 'trained']);
-    expect(names(rm({ uri: 'https://x/m', sha256: 'a'.repeat(64) }))).toEqual(['edge-runtime']);
+  it("adds the routing models' artifact ConfigMaps to the readable ConfigMaps", () => {
+    const names = (artifacts: AliasRouterInput['models'][number]['artifact'][]): string[] => {
+      const spec = GatewayConfigSpec.parse({ models: [model] });
+      const router: AliasRouterInput = { name: 'picker', default: 'm', models: artifacts.map((artifact, i) => ({ name: `rm${i}`, mode: i === 0 ? 'active' : 'shadow', artifact, candidates: { m: 'm' } })) };
+      return (desiredRole({ owner, spec, rendered: renderConfigText(spec, router), dataPlaneImage: 'i' }).rules as Json[])[0]!.resourceNames as string[];
+    };
+    expect(names([{ configMap: { name: 'picker-artifact', key: 'artifact.gz' } }, { configMap: { name: 'trained', key: 'm' } }])).toEqual(['edge-runtime', 'picker-artifact', 'trained']);
+    expect(names([{ uri: 'https://x/m', sha256: 'a'.repeat(64) }])).toEqual(['edge-runtime']);
   });
 
   it('exposes the API and admin ports on the Service, selecting only gateway pods', () => {

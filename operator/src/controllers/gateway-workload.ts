@@ -1,7 +1,7 @@
 // GatewayConfig -> the objects that run its data plane: runtime ConfigMap, ServiceAccount, Role,
 // RoleBinding, Service, Deployment and (optionally) PodDisruptionBudget. Pure: desired state from
 // the spec, the rendered config and a few observed facts; the reconciler applies the result.
-import { durationMs, type GatewayConfigSpec, type RoutingModelSpec } from '@switchboard/crds';
+import { durationMs, type GatewayConfigSpec } from '@switchboard/crds';
 import type { KubeObject, ObjectMeta } from '../runtime/index.js';
 import { CONFIG_KEY, type RenderedConfig } from './runtime-config.js';
 import { CONFIG_HASH_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, GATEWAY_LABEL, KINDS, MANAGED_BY_LABEL, shortHash, type Kind } from './meta.js';
@@ -57,6 +57,8 @@ export function secretReferences(spec: GatewayConfigSpec): SecretReference[] {
     }),
   );
   if (spec.auth.masterKey) refs.push({ name: spec.auth.masterKey.secretKeyRef.name, keys: [spec.auth.masterKey.secretKeyRef.key], path: 'spec.auth.masterKey' });
+  const publicKey = spec.routing.routingModelPublicKey?.secretKeyRef;
+  if (publicKey) refs.push({ name: publicKey.name, keys: [publicKey.key], path: 'spec.routing.routingModelPublicKey' });
   (spec.audit?.sinks ?? []).forEach((sink, i) => {
     if ('s3' in sink && sink.s3.credentialsSecretRef) {
       refs.push({ name: sink.s3.credentialsSecretRef.name, keys: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], path: `spec.audit.sinks[${i}].s3.credentialsSecretRef` });
@@ -91,8 +93,6 @@ export interface WorkloadInput {
   rendered: RenderedConfig;
   /** Operator default, overridden by spec.workload.image. */
   dataPlaneImage: string;
-  /** The referenced RoutingModel's spec, when there is one (its artifact ConfigMap is readable). */
-  routingModel?: { name: string; spec: RoutingModelSpec } | undefined;
   /** Set when KEDA is installed: autoscaling renders a ScaledObject (else none is managed). */
   keda?: KedaOptions | undefined;
 }
@@ -132,10 +132,9 @@ export function desiredServiceAccount(input: WorkloadInput): Manifest {
  *  (its own applied-hash annotation; RBAC cannot name pods that do not exist yet). */
 export function desiredRole(input: WorkloadInput): Manifest {
   const gateway = input.owner.metadata?.name ?? '';
-  const configMaps = [runtimeConfigMapName(gateway)];
-  const artifact = input.routingModel?.spec.artifact;
-  if (artifact && 'inline' in artifact) configMaps.push(artifactConfigMapName(input.routingModel?.name ?? ''));
-  if (artifact && 'configMapRef' in artifact) configMaps.push(artifact.configMapRef.name);
+  // The runtime ConfigMap and the ConfigMaps holding the artifacts of its routing models.
+  const artifacts = (input.rendered.config.routers ?? []).flatMap((r) => r.models.flatMap((m) => ('configMap' in m.artifact ? [m.artifact.configMap.name] : [])));
+  const configMaps = [runtimeConfigMapName(gateway), ...artifacts];
   const secrets = secretNames(input.spec);
   const read = ['get', 'list', 'watch'];
   const rules: unknown[] = [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [...new Set(configMaps)].sort(), verbs: read }];

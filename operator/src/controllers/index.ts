@@ -9,7 +9,7 @@ import { replicaPod, secretKeys, slimmed, type ReplicaPod, type SecretKeys } fro
 import { gatewayConfigReconciler, parseGatewaySpec, type GatewayConfigObject } from './gateway-config.js';
 import { secretNames } from './gateway-workload.js';
 import { GATEWAY_LABEL, KINDS, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
-import { routingModelReconciler, type RoutingModelObject } from './routing-model.js';
+import { gatewaysUsing, routingModelReconciler, type RoutingModelObject } from './routing-model.js';
 import type { KedaOptions } from './scaled-object.js';
 
 export interface ControllerOptions {
@@ -88,7 +88,11 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
   for (const inf of owned.values()) gatewayController.owns(inf, { kind: KINDS.gatewayConfig.kind, apiVersion: API_VERSION });
   gatewayController
     .watches(secrets, (s) => referencingGateways(gateways, s, (refs, name) => refs.secrets.includes(name)))
-    .watches(routingModels, (rm) => referencingGateways(gateways, rm, (refs, name) => refs.routingModel === name))
+    // A RoutingModel rolled out alongside another joins the gateways referencing that one.
+    .watches(routingModels, (rm) => {
+      const alongside = (rm.spec as { rollout?: { alongside?: string } } | undefined)?.rollout?.alongside;
+      return referencingGateways(gateways, rm, (refs, name) => refs.routingModel === name || (alongside !== undefined && refs.routingModel === alongside));
+    })
     .watches(pods, (p) => {
       const gateway = p.metadata?.labels?.[GATEWAY_LABEL];
       return gateway && p.metadata?.namespace ? [`${p.metadata.namespace}/${gateway}`] : [];
@@ -99,9 +103,11 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
     workers,
     logger,
     registry,
-    reconcile: routingModelReconciler({ client, writer, routingModels, logger }),
+    reconcile: routingModelReconciler({ client, writer, routingModels, gateways, logger }),
   })
     .for(routingModels)
+    // Applied follows the status of the gateways routing through the model (or the one it runs alongside).
+    .watches(gateways, (gw) => routingModels.list().flatMap((rm) => (gatewaysUsing(rm, [gw]).length > 0 ? [`${rm.metadata?.namespace ?? ''}/${rm.metadata?.name ?? ''}`] : [])))
     .owns(owned.get(KINDS.configMap.kind) as Informer, { kind: KINDS.routingModel.kind, apiVersion: API_VERSION });
 
   manager.addController(gatewayController);

@@ -1,13 +1,15 @@
 // The RoutingModel reconciler: an inline artifact is validated and packed, gzip-compressed, into
 // the <name>-artifact ConfigMap (binaryData); a configMapRef is checked to exist and hold its key;
 // a URI with sha256 is recorded as is (the data plane downloads and verifies it). The artifact
-// format itself is not interpreted here: base64, size and digests only.
+// format itself is not interpreted here: base64, size and digests only. The Applied condition
+// says whether the GatewayConfigs routing through the model (directly or alongside another) serve it.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { formatFieldErrors, RoutingModelSpec, validate, type RoutingModelStatus } from '@switchboard/crds';
 import { isNotFound, objectPath, realClock, type Clock, type Informer, type KubeClient, type KubeObject, type Logger, type Reconcile } from '../runtime/index.js';
 import type { ObjectWriter } from './apply.js';
-import { mergeConditions, type ObservedCondition } from './conditions.js';
+import { findCondition, mergeConditions, type ObservedCondition } from './conditions.js';
+import type { GatewayConfigObject } from './gateway-config.js';
 import { artifactConfigMapName, type Manifest } from './gateway-workload.js';
 import { ARTIFACT_SHA256_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, KINDS, MANAGED_BY_LABEL, ReferenceNotReadyError, resourceRef, shortHash } from './meta.js';
 
@@ -90,12 +92,52 @@ export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLik
   return { ok: true, reason: 'ArtifactReferenced', message: `artifact is downloaded from ${artifact.uri} and checked against its sha256 by the data plane`, sha256: artifact.sha256 };
 }
 
-export function routingModelStatus(previous: RoutingModelStatus | undefined, generation: number | undefined, outcome: ArtifactOutcome, nowMs: number): RoutingModelStatus {
+/** The RoutingModel this one is rolled out for: its `alongside`, else itself. */
+function rolloutTarget(rm: RoutingModelObject): string {
+  const alongside = (rm.spec as { rollout?: { alongside?: unknown } } | undefined)?.rollout?.alongside;
+  return typeof alongside === 'string' ? alongside : (rm.metadata?.name ?? '');
+}
+
+/** Names of the GatewayConfigs (same namespace) routing through `rm`, directly or as the model it runs alongside. */
+export function gatewaysUsing(rm: RoutingModelObject, gateways: readonly GatewayConfigObject[]): GatewayConfigObject[] {
+  const target = rolloutTarget(rm);
+  return gateways
+    .filter((gw) => gw.metadata?.namespace === rm.metadata?.namespace && (gw.spec as { routing?: { routingModelRef?: { name?: unknown } } } | undefined)?.routing?.routingModelRef?.name === target)
+    .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+}
+
+/** Applied: every GatewayConfig routing through this model reports its config (with this model
+ *  rendered into it) applied on its current generation. */
+export function appliedCondition(rm: RoutingModelObject, gateways: readonly GatewayConfigObject[]): ObservedCondition {
+  const namespace = rm.metadata?.namespace ?? '';
+  const users = gatewaysUsing(rm, gateways);
+  const target = rolloutTarget(rm);
+  const via = target === rm.metadata?.name ? '' : ` alongside RoutingModel ${target}`;
+  if (users.length === 0) {
+    return { type: 'Applied', status: 'False', reason: 'NotReferenced', message: `no GatewayConfig in ${namespace} references RoutingModel ${target} (spec.routing.routingModelRef)` };
+  }
+  const pending = users.flatMap((gw) => {
+    const applied = findCondition(gw.status?.conditions, 'ConfigApplied');
+    const current = applied?.status === 'True' && applied.observedGeneration === gw.metadata?.generation;
+    return current ? [] : [`GatewayConfig ${gw.metadata?.name ?? ''}: ${applied ? `${applied.reason}${applied.message ? ` (${applied.message})` : ''}` : 'not reconciled yet'}`];
+  });
+  const names = users.map((gw) => gw.metadata?.name ?? '').join(', ');
+  if (pending.length > 0) return { type: 'Applied', status: 'False', reason: 'Pending', message: `waiting for ${pending.join('; ')}` };
+  return { type: 'Applied', status: 'True', reason: 'Applied', message: `serving${via} on GatewayConfig ${names}` };
+}
+
+export function routingModelStatus(
+  previous: RoutingModelStatus | undefined,
+  generation: number | undefined,
+  outcome: ArtifactOutcome,
+  nowMs: number,
+  applied?: ObservedCondition,
+): RoutingModelStatus {
   const ready: ObservedCondition = { type: 'Ready', status: outcome.ok ? 'True' : 'False', reason: outcome.reason, message: outcome.message };
   const artifactSha256 = outcome.ok ? outcome.sha256 : previous?.artifactSha256;
   return {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
-    conditions: mergeConditions(previous?.conditions, [ready], generation, nowMs),
+    conditions: mergeConditions(previous?.conditions, applied ? [ready, applied] : [ready], generation, nowMs),
     ...(artifactSha256 === undefined ? {} : { artifactSha256 }),
     // Written by the training pipeline, not by the operator: kept as found.
     ...(previous?.evaluation ? { evaluation: previous.evaluation } : {}),
@@ -106,6 +148,8 @@ export interface RoutingModelReconcilerDeps {
   client: KubeClient;
   writer: ObjectWriter;
   routingModels: Informer<RoutingModelObject>;
+  /** For the Applied condition: the GatewayConfigs routing through each model. */
+  gateways?: Informer<GatewayConfigObject>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -131,7 +175,8 @@ export function routingModelReconciler(deps: RoutingModelReconcilerDeps): Reconc
     const outcome = planArtifact(rm, referenced);
     if (outcome.ok && outcome.configMap) await deps.writer.apply(outcome.configMap, ctx.signal);
     else if (outcome.ok) await deps.writer.deleteOwned(KINDS.configMap, namespace, artifactConfigMapName(name), rm.metadata?.uid ?? '', ctx.signal);
-    await deps.writer.writeStatus(KINDS.routingModel, rm, (current) => routingModelStatus(current.status, current.metadata?.generation, outcome, clock.now()), { signal: ctx.signal });
+    const applied = deps.gateways && appliedCondition(rm, deps.gateways.list());
+    await deps.writer.writeStatus(KINDS.routingModel, rm, (current) => routingModelStatus(current.status, current.metadata?.generation, outcome, clock.now(), applied), { signal: ctx.signal });
     if (!outcome.ok && outcome.retry) throw new ReferenceNotReadyError(outcome.reason, outcome.message);
   };
 }

@@ -1,0 +1,69 @@
+// GatewayConfig routingModelRef -> the runtime config's `routers` entry. Pure. The referenced
+// RoutingModel gives the virtual alias its name and default alias (its first candidate); the
+// RoutingModels rolled out `alongside` it join as shadow or canary models. Candidates are model
+// aliases, so an artifact's model names are the aliases it picks among.
+import { RoutingModelSpec, validate, formatFieldErrors, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
+import { artifactConfigMapName } from './gateway-workload.js';
+import { ARTIFACT_KEY, type RoutingModelObject } from './routing-model.js';
+
+type RouterInput = NonNullable<RuntimeConfigInput['routers']>[number];
+type RoutingModelInput = RouterInput['models'][number];
+
+export type RoutingRender = { ok: true; router: RouterInput | undefined } | { ok: false; reason: 'RoutingModelNotFound' | 'InvalidRoutingModel'; message: string; retry: boolean };
+
+/** The RoutingModels rolled out alongside `name`, by name (deterministic order). */
+export function alongsideOf(name: string, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingModelObject[] {
+  return routingModels
+    .filter((rm) => rm.metadata?.namespace === namespace && (rm.spec as { rollout?: { alongside?: unknown } } | undefined)?.rollout?.alongside === name)
+    .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+}
+
+function routingModelEntry(name: string, spec: RoutingModelSpec, publicKey: GatewayConfigSpec['routing']['routingModelPublicKey']): RoutingModelInput | string {
+  const a = spec.artifact;
+  let artifact: RoutingModelInput['artifact'];
+  if ('inline' in a) artifact = { configMap: { name: artifactConfigMapName(name), key: ARTIFACT_KEY } };
+  else if ('configMapRef' in a) artifact = { configMap: { name: a.configMapRef.name, key: a.configMapRef.key } };
+  else if (a.uri.startsWith('s3://')) return 'spec.artifact.uri: s3:// artifacts are not supported yet; serve the artifact over http(s) or use configMapRef';
+  else artifact = { uri: a.uri, sha256: a.sha256 };
+  return {
+    name,
+    mode: spec.rollout.mode,
+    ...(spec.rollout.canaryPercent === undefined ? {} : { canaryPercent: spec.rollout.canaryPercent }),
+    artifact,
+    ...(publicKey ? { publicKey: { secretKeyRef: { name: publicKey.secretKeyRef.name, key: publicKey.secretKeyRef.key } } } : {}),
+    ...(spec.decision.threshold === undefined ? { lambda: spec.decision.willingnessToPay } : { threshold: spec.decision.threshold }),
+    candidates: Object.fromEntries(spec.candidates.map((c) => [c.name, c.name])),
+  };
+}
+
+export function renderRouter(spec: GatewayConfigSpec, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingRender {
+  const ref = spec.routing.routingModelRef;
+  if (!ref) return { ok: true, router: undefined };
+  const find = (name: string): RoutingModelObject | undefined => routingModels.find((rm) => rm.metadata?.namespace === namespace && rm.metadata.name === name);
+  const referenced = find(ref.name);
+  if (!referenced) return { ok: false, reason: 'RoutingModelNotFound', message: `RoutingModel ${namespace}/${ref.name} not found (referenced by spec.routing.routingModelRef)`, retry: true };
+  const parsed = validate(RoutingModelSpec, referenced.spec ?? {});
+  if (!parsed.ok) return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${ref.name}: ${formatFieldErrors(parsed.errors, 'spec')}`, retry: false };
+  const models: RoutingModelInput[] = [];
+  const aliases = new Set(spec.models.map((m) => m.name));
+  // The referenced model must be valid; a broken one alongside it is left out (its own status says why).
+  const entries: Array<[string, RoutingModelSpec]> = [[ref.name, parsed.value]];
+  for (const rm of alongsideOf(ref.name, namespace, routingModels)) {
+    const other = validate(RoutingModelSpec, rm.spec ?? {});
+    if (other.ok) entries.push([rm.metadata?.name ?? '', other.value]);
+  }
+  for (const [name, rmSpec] of entries) {
+    const unknown = rmSpec.candidates.map((c) => c.name).filter((c) => !aliases.has(c));
+    if (unknown.length > 0) {
+      return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${name}: spec.candidates ${unknown.map((c) => `"${c}"`).join(', ')} ${unknown.length === 1 ? 'is not a model alias' : 'are not model aliases'} of this GatewayConfig (spec.models[].name)`, retry: false };
+    }
+    const entry = routingModelEntry(name, rmSpec, spec.routing.routingModelPublicKey);
+    if (typeof entry === 'string') return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${name}: ${entry}`, retry: false };
+    models.push(entry);
+  }
+  for (const mode of ['active', 'canary'] as const) {
+    const named = models.filter((m) => m.mode === mode).map((m) => `${namespace}/${m.name}`);
+    if (named.length > 1) return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModels ${named.join(', ')} are all in ${mode} mode for ${namespace}/${ref.name}; at most one may be`, retry: false };
+  }
+  return { ok: true, router: { name: ref.name, default: parsed.value.candidates[0]!.name, models } };
+}
