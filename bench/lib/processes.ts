@@ -109,11 +109,14 @@ export interface MockFlags {
   ttftMs: number;
   tokensPerSecond: number;
   responseTokens: number;
+  /** Requests the mock serves at once (beyond: 429); absent: no limit. */
+  maxConcurrency?: number;
 }
 
 export async function startMock(name: string, flags: MockFlags): Promise<ServerProcess> {
   const port = await freePort();
   const args = [cli, 'mock', '--port', String(port), '--ttft-ms', String(flags.ttftMs), '--tokens-per-second', String(flags.tokensPerSecond), '--response-tokens', String(flags.responseTokens)];
+  if (flags.maxConcurrency !== undefined) args.push('--max-concurrency', String(flags.maxConcurrency));
   return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/mock/health` });
 }
 
@@ -155,8 +158,9 @@ export interface LoadGenerator {
   stop(): Promise<void>;
 }
 
-export async function startLoadGenerator(): Promise<LoadGenerator> {
-  const child = fork(`${repoRoot}bench/loadgen.ts`, [], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks a load generator (default bench/loadgen.ts; a path relative to the repo root). */
+export async function startLoadGenerator(script = 'bench/loadgen.ts'): Promise<LoadGenerator> {
+  const child = fork(`${repoRoot}${script}`, [], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   running.add(child);
   const pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
   let nextId = 0;

@@ -1,0 +1,203 @@
+// `npm run bench:overload`: load shedding under 3x overload. A mock upstream of fixed latency
+// that serves at most N requests at once (--max-concurrency) defines the capacity; the gateway's
+// admission limit is set to N. Measures capacity (closed loop, N connections) and the unloaded
+// p99 first, then offers 3x capacity open-loop from three client keys (critical, standard,
+// sheddable), then 0.9x capacity to watch the recovery. Prints target vs measured, writes
+// bench/results/overload.{md,json}; exits non-zero only on broken behaviour.
+// usage: node bench/overload/run.ts [--quick]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
+import type { Job, ThroughputResult } from '../lib/jobs.ts';
+import { chatTarget } from '../lib/gateway.ts';
+import { memoryOf, repoRoot, startGateway, startLoadGenerator, startMock, type LoadGenerator } from '../lib/processes.ts';
+import { ms, percentile, summarize } from '../lib/stats.ts';
+import type { ClientClass, OverloadJob, OverloadResult } from './jobs.ts';
+
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' } } });
+const quick = flags.quick === true;
+
+const LATENCY_MS = 100;
+const MOCK_LIMIT = 32;
+const OVERLOAD = 3;
+const RECOVERY_LOAD = 0.9;
+const plan = quick ? { capacityMs: 3000, unloadedMs: 3000, overloadMs: 5000, recoveryMs: 8000 } : { capacityMs: 5000, unloadedMs: 5000, overloadMs: 15_000, recoveryMs: 10_000 };
+const CLASSES: ClientClass[] = [
+  { name: 'critical', key: 'sk-bench-overload-critical', share: 0.2 },
+  { name: 'standard', key: 'sk-bench-overload-standard', share: 0.5 },
+  { name: 'sheddable', key: 'sk-bench-overload-sheddable', share: 0.3 },
+];
+const MESSAGES = [{ role: 'user', content: 'Say hello.' }];
+const BUCKET_MS = 500;
+
+const t0 = performance.now();
+function log(text: string): void {
+  process.stderr.write(`[overload ${((performance.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
+}
+
+function writeConfig(dir: string, mockUrl: string): string {
+  const path = join(dir, 'gateway.json');
+  const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
+  const config = {
+    models: [{ name: 'chat', deployments: [{ name: 'mock', provider: 'openai-compatible', model: 'mock-gpt', baseUrl: `${mockUrl}/v1` }] }],
+    auth: { clientKeys: CLASSES.map((c) => ({ name: c.name, sha256: sha256(c.key) })) },
+    // One try, no cooldown: what is measured is admission, not the retry and circuit logic.
+    retries: { maxAttempts: 1 },
+    cooldown: { failureThreshold: 1_000_000, duration: '1s' },
+    shedding: {
+      maxConcurrency: MOCK_LIMIT,
+      minConcurrency: Math.ceil(MOCK_LIMIT * 0.75),
+      queue: { maxDepth: MOCK_LIMIT / 4, timeout: `${LATENCY_MS / 2}ms` },
+      retryAfter: '1s',
+      clients: CLASSES.map((c) => ({ key: c.name, priority: c.name })),
+    },
+  };
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+interface Row {
+  metric: string;
+  target: string;
+  measured: string;
+  result: 'pass' | 'miss' | '—';
+}
+
+const pass = (ok: boolean): Row['result'] => (ok ? 'pass' : 'miss');
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+async function main(): Promise<number> {
+  const work = mkdtempSync(join(tmpdir(), 'switchboard-overload-'));
+  const mock = await startMock('mock', { ttftMs: LATENCY_MS, tokensPerSecond: 0, responseTokens: 16, maxConcurrency: MOCK_LIMIT });
+  const gateway = await startGateway('gateway', writeConfig(work, mock.url), join(work, 'gateway.log'));
+  const closedGen: LoadGenerator = await startLoadGenerator();
+  const overloadGen: LoadGenerator = await startLoadGenerator('bench/overload/loadgen.ts');
+  // The overload generator speaks its own job type over the same IPC channel.
+  const overload = (job: OverloadJob): Promise<OverloadResult> => overloadGen.run(job as unknown as Job) as unknown as Promise<OverloadResult>;
+  const standard = chatTarget('standard', gateway, 'chat', MESSAGES, false, CLASSES[1]!.key);
+  try {
+    log('warm-up');
+    await closedGen.run({ kind: 'closed', target: standard, concurrency: MOCK_LIMIT / 2, warmupMs: 0, durationMs: 2000 });
+
+    log('capacity: closed loop, one connection per upstream slot');
+    const capacityRun = await closedGen.run<ThroughputResult>({ kind: 'closed', target: standard, concurrency: MOCK_LIMIT, warmupMs: 500, durationMs: plan.capacityMs });
+    const capacity = capacityRun.rps;
+    log(`capacity ${capacity.toFixed(0)} req/s (nominal ${((MOCK_LIMIT * 1000) / LATENCY_MS).toFixed(0)}), errors ${capacityRun.errors}`);
+
+    log('unloaded latency: open loop at 0.5x capacity');
+    const unloaded = await closedGen.run<ThroughputResult>({ kind: 'open', target: standard, rate: capacity * 0.5, durationMs: plan.unloadedMs, connections: MOCK_LIMIT * 2 });
+    const unloadedP99 = percentile(unloaded.latencies.filter((l) => Number.isFinite(l)), 99);
+    log(`unloaded p99 ${ms(unloadedP99)}, errors ${unloaded.errors}`);
+
+    await fetch(`${mock.url}/mock/reset`, { method: 'POST' });
+    const rssBefore = memoryOf(gateway.pid).rssMb;
+    log(`overload: ${OVERLOAD}x capacity for ${plan.overloadMs / 1000} s, then ${RECOVERY_LOAD}x for ${plan.recoveryMs / 1000} s`);
+    const result = await overload({
+      kind: 'overload',
+      origin: gateway.url,
+      body: JSON.stringify({ model: 'chat', messages: MESSAGES }),
+      classes: CLASSES,
+      phases: [
+        { name: 'overload', rate: capacity * OVERLOAD, durationMs: plan.overloadMs },
+        { name: 'recovery', rate: capacity * RECOVERY_LOAD, durationMs: plan.recoveryMs },
+      ],
+      connections: 4096,
+    });
+    const rssAfter = memoryOf(gateway.pid).rssMb;
+    const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
+    log(`gateway: ${metrics.split('\n').filter((l) => /^switchboard_(shed_total|admission_limit) /.test(l) || l.startsWith('switchboard_shed_total{')).join('; ')}`);
+    const upstream = (await (await fetch(`${mock.url}/mock/stats`)).json()) as { concurrency: { peak: number; refused: number } };
+
+    const { rows, broken } = analyse(result, { capacity, unloadedP99, rssBefore, rssAfter, upstream: upstream.concurrency, capacityErrors: capacityRun.errors });
+    const header = `Overload (\`npm run bench:overload${quick ? ' -- --quick' : ''}\`, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} vCPU, load average ${loadavg()[0]!.toFixed(1)} at the end; mock: ${LATENCY_MS} ms per answer, at most ${MOCK_LIMIT} at once; gateway limit ${MOCK_LIMIT}, queue ${MOCK_LIMIT / 4} for ${LATENCY_MS / 2} ms; offered mix 20 % critical, 50 % standard, 30 % sheddable keys):`;
+    const table = ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.target} | ${r.measured} | ${r.result} |`)].join('\n');
+    const text = `${header}\n\n${table}\n`;
+    process.stdout.write(`\n${text}`);
+    const name = quick ? 'overload-quick' : 'overload';
+    mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
+    writeFileSync(join(repoRoot, 'bench/results', `${name}.md`), text);
+    writeFileSync(join(repoRoot, 'bench/results', `${name}.json`), `${JSON.stringify({ rows, broken, capacity, unloadedP99 }, null, 2)}\n`);
+    if (broken.length > 0) {
+      process.stderr.write(`broken behaviour:\n${broken.map((b) => `  - ${b}`).join('\n')}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await Promise.all([closedGen.stop(), overloadGen.stop()]);
+    await gateway.stop();
+    await mock.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+interface Context {
+  capacity: number;
+  unloadedP99: number;
+  rssBefore: number;
+  rssAfter: number;
+  upstream: { peak: number; refused: number };
+  capacityErrors: number;
+}
+
+function analyse(r: OverloadResult, c: Context): { rows: Row[]; broken: string[] } {
+  const overloadEnd = plan.overloadMs;
+  const inOverload = (i: number): boolean => r.at[i]! < overloadEnd;
+  const n = r.at.length;
+  const idx = Array.from({ length: n }, (_, i) => i);
+  const over = idx.filter(inOverload);
+  const admitted = over.filter((i) => r.status[i] === 200);
+  const shed = over.filter((i) => r.status[i] === 503 || r.status[i] === 429);
+  const odd = idx.filter((i) => ![200, 429, 503].includes(r.status[i]!));
+  const goodput = (admitted.length * 1000) / plan.overloadMs;
+  const admittedP99 = percentile(admitted.map((i) => r.latency[i]!), 99);
+  const shedSummary = summarize(shed.map((i) => r.service[i]!));
+  const share = CLASSES.map((_, k) => {
+    const mine = over.filter((i) => r.cls[i] === k);
+    return mine.filter((i) => r.status[i] === 200).length / Math.max(1, mine.length);
+  });
+  const [critical, standard, sheddable] = share as [number, number, number];
+
+  // Recovery: from the end of the overload, the first bucket after which every bucket serves >= 99 %.
+  const after = idx.filter((i) => !inOverload(i));
+  const buckets: { ok: number; all: number }[] = [];
+  for (const i of after) {
+    const b = Math.floor((r.at[i]! - overloadEnd) / BUCKET_MS);
+    buckets[b] ??= { ok: 0, all: 0 };
+    buckets[b].all++;
+    if (r.status[i] === 200) buckets[b].ok++;
+  }
+  log(`served per ${BUCKET_MS} ms after the overload: ${buckets.map((b) => (b ? pct(b.ok / b.all) : '-')).join(' ')}`);
+  let recoveredAt = -1;
+  for (let b = buckets.length - 1; b >= 0; b--) {
+    const bucket = buckets[b] ?? { ok: 0, all: 0 };
+    if (bucket.all > 0 && bucket.ok / bucket.all < 0.99) break;
+    recoveredAt = b;
+  }
+  const recoveryMs = recoveredAt < 0 ? Number.NaN : recoveredAt * BUCKET_MS;
+  const growth = c.rssAfter - c.rssBefore;
+
+  const rows: Row[] = [
+    { metric: 'Capacity (closed loop, one connection per upstream slot)', target: 'measured first', measured: `${c.capacity.toFixed(0)} req/s (nominal ${((MOCK_LIMIT * 1000) / LATENCY_MS).toFixed(0)})`, result: '—' },
+    { metric: 'Unloaded p99 (open loop at 0.5× capacity)', target: 'baseline', measured: ms(c.unloadedP99), result: '—' },
+    { metric: `Goodput at ${OVERLOAD}× capacity offered`, target: '≥ 90 % of capacity', measured: `${goodput.toFixed(0)} req/s = ${pct(goodput / c.capacity)}`, result: pass(goodput >= 0.9 * c.capacity) },
+    { metric: 'p99 latency of admitted requests (from scheduled start)', target: `≤ 2× unloaded p99 (${ms(2 * c.unloadedP99)})`, measured: ms(admittedP99), result: pass(admittedP99 <= 2 * c.unloadedP99) },
+    { metric: 'Shed responses (503/429), from send: p50 / p99', target: 'p99 ≤ 5 ms', measured: `${ms(shedSummary.p50)} / ${ms(shedSummary.p99)} (${shed.length} shed)`, result: pass(shedSummary.p99 <= 5) },
+    { metric: 'Critical requests admitted', target: '≥ 99 %', measured: pct(critical), result: pass(critical >= 0.99) },
+    { metric: 'Sheddable shed first: admitted sheddable / standard / critical', target: 'sheddable ≤ standard ≤ critical', measured: `${pct(sheddable)} / ${pct(standard)} / ${pct(critical)}`, result: pass(sheddable <= standard && standard <= critical) },
+    { metric: 'Full goodput again after the overload ends (≥ 99 % served per 0.5 s)', target: '≤ 5 s', measured: Number.isNaN(recoveryMs) ? 'not recovered' : `${(recoveryMs / 1000).toFixed(1)} s`, result: pass(recoveryMs <= 5000) },
+    { metric: 'Gateway RSS before / after', target: 'no growth (≤ 10 %)', measured: `${c.rssBefore.toFixed(0)} / ${c.rssAfter.toFixed(0)} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)`, result: pass(growth <= 0.1 * c.rssBefore) },
+    { metric: 'Upstream over its limit (mock 429s) / peak concurrency', target: `0 / ≤ ${MOCK_LIMIT}`, measured: `${c.upstream.refused} / ${c.upstream.peak}`, result: pass(c.upstream.refused === 0 && c.upstream.peak <= MOCK_LIMIT) },
+    { metric: 'Load generator send lag (max)', target: 'report', measured: ms(r.maxSendLagMs), result: '—' },
+  ];
+  const broken: string[] = [];
+  if (odd.length > 0) broken.push(`${odd.length} requests ended neither 200 nor 429/503 (first error: ${r.firstError ?? `HTTP ${r.status[odd[0]!]}`})`);
+  if (c.capacityErrors > 0) broken.push(`${c.capacityErrors} errors while measuring capacity`);
+  if (critical < 0.9) broken.push(`only ${pct(critical)} of critical requests admitted`);
+  if (goodput < 0.5 * c.capacity) broken.push(`goodput collapsed to ${pct(goodput / c.capacity)} of capacity`);
+  if (Number.isNaN(recoveryMs)) broken.push('goodput did not recover after the overload');
+  return { rows, broken };
+}
+
+process.exitCode = await main();
