@@ -1,6 +1,7 @@
 // `switchboard router train|eval|explain`: train a learned router, measure it, ask it why.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { signCommand } from './router-sign.js';
 import {
   ArtifactError,
   DataError,
@@ -17,7 +18,7 @@ import {
 import { parseRuleSet } from '../routing/learned/heads/rule-set.js';
 import { qualityCostSvg } from '../routing/learned/plot.js';
 
-const USAGE = `usage: switchboard router <train|eval|explain> [options]
+const USAGE = `usage: switchboard router <train|eval|explain|sign> [options]
 
   train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed] [--seed N] [--rules FILE]
           train a router on scored queries (JSON array or JSONL of {"question", "scores", "cost"?})
@@ -29,6 +30,9 @@ const USAGE = `usage: switchboard router <train|eval|explain> [options]
           (--plot also draws the curve as an SVG)
   explain --model FILE --query TEXT [--lambda X | --threshold Q]
           the decision for one query and the reasons for it
+  sign    --model FILE --key KEY.pem [--out FILE]
+          append an ed25519 signature over the artifact digest (verified by the gateway when
+          a public key is configured); prints the digest
 `;
 
 export interface RouterCommandIo {
@@ -192,6 +196,8 @@ export async function routerCommand(args: string[], io: RouterCommandIo = {}): P
         return evalCommand(rest, out);
       case 'explain':
         return explain(rest, out);
+      case 'sign':
+        return signCommand(rest, out, err);
       case '--help':
       case '-h':
       case 'help':
