@@ -1,5 +1,6 @@
 // The built-in featurizer: hashed word and character n-grams weighted by TF-IDF and
 // L2-normalised. Deterministic, needs no model files, and costs microseconds per query.
+import type { Tensor } from './artifact.js';
 import type { SparseVector } from './sparse.js';
 
 export interface HashedFeaturizerParams {
@@ -24,11 +25,35 @@ export const defaultHashedParams: HashedFeaturizerParams = {
   maxChars: 1024,
 };
 
-export interface Featurizer {
+/** What the artifact header records about a featurizer, so a loaded router rebuilds the same one. */
+export interface FeaturizerRecord {
+  type: string;
+  /** Always holds `dim`, the length of the feature vectors the head reads. */
+  params: Record<string, unknown>;
+}
+
+/** In-process and synchronous (hashed): the gateway's fast path. */
+export interface SyncFeaturizer {
+  readonly sync: true;
   readonly type: string;
   readonly dim: number;
   featurize(text: string): SparseVector;
+  record(): FeaturizerRecord;
+  /** Fitted state stored in the artifact payload (hashed: the IDF). */
+  tensors(): Tensor[];
 }
+
+/** An embedding model (onnx) or service (http): one query at a time, or many for training. */
+export interface AsyncFeaturizer {
+  readonly sync: false;
+  readonly type: string;
+  readonly dim: number;
+  featurize(text: string): Promise<SparseVector>;
+  featurizeMany(texts: readonly string[]): Promise<SparseVector[]>;
+  record(): FeaturizerRecord;
+}
+
+export type Featurizer = SyncFeaturizer | AsyncFeaturizer;
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -68,7 +93,8 @@ export function validateHashedParams(p: HashedFeaturizerParams): void {
  * Counts hashed n-grams into a reusable dense scratch buffer, then weights them by IDF.
  * Not re-entrant, which is fine on one JavaScript thread.
  */
-export class HashedFeaturizer implements Featurizer {
+export class HashedFeaturizer implements SyncFeaturizer {
+  readonly sync = true;
   readonly type = 'hashed';
   readonly dim: number;
   readonly params: HashedFeaturizerParams;
@@ -106,6 +132,14 @@ export class HashedFeaturizer implements Featurizer {
     const n = texts.length;
     for (let j = 0; j < params.dim; j++) featurizer.idf[j] = Math.log((1 + n) / (1 + df[j]!)) + 1;
     return featurizer;
+  }
+
+  record(): FeaturizerRecord {
+    return { type: this.type, params: { ...this.params } };
+  }
+
+  tensors(): Tensor[] {
+    return [{ name: 'featurizer.idf', shape: [this.dim], data: this.idf }];
   }
 
   featurize(text: string): SparseVector {
