@@ -1,20 +1,26 @@
 // Learned routing benchmark: k-fold cross-validated quality and cost of each router head on
 // the shared training data against the best single model, and the decision latency
-// (featurize + head + policy) of a router trained on all of it. Prints a markdown table and
-// writes it to bench/results/routing.md. Needs the build (`npx tsc -b`): it runs dist code.
-// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf] [--folds 5] [--seed 1] [--data FILE] [--models FILE]
+// (featurize + head + policy) of a router trained on all of it. The heads are timed
+// interleaved, query by query, next to two references measured in the same loop (featurizing
+// alone, and sha256 of the query: fixed work that shows how busy the machine was). Prints
+// markdown tables and writes them to bench/results/routing.md. Needs the build (`npx tsc -b`).
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--data FILE] [--models FILE]
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { crossValidate, LearnedRouter, parseExamples, parseModels, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
+import type { HashedFeaturizer } from '../../dataplane/dist/routing/learned/featurizer.js';
 import { repoRoot } from '../lib/processes.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    kinds: { type: 'string', default: 'knn,linear,mlp,mf' },
+    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,rules' },
     folds: { type: 'string', default: '5' },
+    passes: { type: 'string', default: '3' },
+    'skip-cv': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     data: { type: 'string', default: '/work/shared/data/routing/train.json' },
     models: { type: 'string', default: '/work/shared/data/routing/models.json' },
@@ -27,11 +33,12 @@ const examples = parseExamples(readFileSync(flags.data, 'utf8'), flags.data);
 const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
 
 /** Latency targets from issue 5, in microseconds. */
-const latencyTarget: Record<string, number> = { knn: 500, linear: 100, mlp: 100, mf: 100 };
+const latencyTarget: Record<string, number> = { knn: 500, linear: 100, mlp: 100, mf: 100, elo: 100 };
+const passes = Number(flags.passes);
 
 interface Row {
   kind: string;
-  cv: CrossValidation;
+  cv: CrossValidation | null;
   trainSeconds: number;
   artifactBytes: number;
   loadMs: number;
@@ -43,8 +50,17 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
-function measure(kind: string): Row {
-  const cv = crossValidate(examples, prices, { kind, seed }, folds, seed);
+interface Trained {
+  kind: string;
+  router: LearnedRouter;
+  cv: CrossValidation | null;
+  trainSeconds: number;
+  artifactBytes: number;
+  loadMs: number;
+}
+
+function train(kind: string): Trained {
+  const cv = flags['skip-cv'] ? null : crossValidate(examples, prices, { kind, seed }, folds, seed);
   let started = performance.now();
   const router = LearnedRouter.train(examples, prices, { kind, seed, folds });
   const trainSeconds = (performance.now() - started) / 1000;
@@ -52,52 +68,85 @@ function measure(kind: string): Row {
   started = performance.now();
   const { router: loaded } = LearnedRouter.load(bytes);
   const loadMs = performance.now() - started;
-  // Warm up, then time every decision individually over three passes of all queries.
-  for (const e of examples.slice(0, 500)) loaded.route(e.query);
-  const times = new Float64Array(examples.length * 3);
-  let t = 0;
-  for (let pass = 0; pass < 3; pass++) {
-    for (const e of examples) {
-      const s = performance.now();
-      loaded.route(e.query);
-      times[t++] = (performance.now() - s) * 1000;
-    }
-  }
-  times.sort();
-  return { kind, cv, trainSeconds, artifactBytes: bytes.length, loadMs, p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+  return { kind, router: loaded, cv, trainSeconds, artifactBytes: bytes.length, loadMs };
 }
 
-const pts = (v: number): string => (100 * v).toFixed(1);
-const rows = kinds.map((kind) => {
-  process.stderr.write(`measuring ${kind}...\n`);
-  return measure(kind);
+/** Times every decision individually: each query goes through every head and both references in a rotating order. */
+function timeDecisions(trained: Trained[]): { rows: Row[]; references: { name: string; p50: number; p99: number }[] } {
+  const featurizer = trained[0]!.router.featurizer as HashedFeaturizer;
+  const reference: [string, (q: string) => unknown][] = [
+    ['featurize only (hashed)', (q) => featurizer.featurize(q)],
+    ['sha256 of the query (fixed-work reference)', (q) => createHash('sha256').update(q).digest()],
+  ];
+  const work: [string, (q: string) => unknown][] = [...trained.map((t): [string, (q: string) => unknown] => [t.kind, (q) => t.router.route(q)]), ...reference];
+  for (const e of examples.slice(0, 500)) for (const [, run] of work) run(e.query);
+  const samples = work.map(() => new Float64Array(examples.length * passes));
+  let at = 0;
+  for (let pass = 0; pass < passes; pass++) {
+    for (const e of examples) {
+      for (let w = 0; w < work.length; w++) {
+        const i = (w + at) % work.length;
+        const started = performance.now();
+        work[i]![1](e.query);
+        samples[i]![at] = (performance.now() - started) * 1000;
+      }
+      at++;
+    }
+  }
+  const stats = samples.map((s) => {
+    s.sort();
+    return { p50: percentile(s, 0.5), p99: percentile(s, 0.99) };
+  });
+  return {
+    rows: trained.map((t, i) => ({ ...t, ...stats[i]! })),
+    references: reference.map(([name], i) => ({ name, ...stats[trained.length + i]! })),
+  };
+}
+
+const loadBefore = loadavg()[0]!;
+const trained = kinds.map((kind) => {
+  process.stderr.write(`training ${kind}...\n`);
+  return train(kind);
 });
+process.stderr.write('timing decisions...\n');
+const { rows, references } = timeDecisions(trained);
+const loadAfter = loadavg()[0]!;
+const pts = (v: number): string => (100 * v).toFixed(1);
 const first = rows[0]!.cv;
 const lines = [
-  `## Learned routing (${examples.length} queries, ${folds}-fold cross-validation, seed ${seed}; ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})`,
+  `## Learned routing (${examples.length} queries, ${folds}-fold cross-validation, seed ${seed}; ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${loadBefore.toFixed(1)} before / ${loadAfter.toFixed(1)} after)`,
   '',
-  `Best single model (per fold): quality ${pts(first.bestSingleQuality.mean)} ± ${pts(first.bestSingleQuality.std)}; oracle ${pts(first.folds.reduce((s, f) => s + f.oracle.quality, 0) / folds)}; random ${pts(first.folds.reduce((s, f) => s + f.random.quality, 0) / folds)}.`,
+  first === null
+    ? 'Cross-validation skipped (--skip-cv).'
+    : `Best single model (per fold): quality ${pts(first.bestSingleQuality.mean)} ± ${pts(first.bestSingleQuality.std)}; oracle ${pts(first.folds.reduce((s, f) => s + f.oracle.quality, 0) / folds)}; random ${pts(first.folds.reduce((s, f) => s + f.random.quality, 0) / folds)}.`,
   '',
   '| head | argmax quality | vs best single (target ≥ +3.0) | cost to reach best single quality, × its cost (target ≤ 0.30) | quality at best single cost | p50 µs | p99 µs (target) | train s | artifact MB | load ms |',
   '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => {
-    const ratio = r.cv.costRatioAtBestQuality;
-    const atCost = r.cv.folds.map((f) => f.router.quality_at_best_single_cost);
+    const cv = r.cv;
+    const ratio = cv?.costRatioAtBestQuality;
+    const atCost = cv?.folds.map((f) => f.router.quality_at_best_single_cost) ?? [];
     const atCostMean = atCost.reduce((a, b) => a + b, 0) / atCost.length;
     const target = latencyTarget[r.kind];
     return [
       r.kind,
-      `${pts(r.cv.argmaxQuality.mean)} ± ${pts(r.cv.argmaxQuality.std)}`,
-      `${r.cv.gain.mean >= 0 ? '+' : ''}${pts(r.cv.gain.mean)} ± ${pts(r.cv.gain.std)} ${r.cv.gain.mean >= 0.03 ? 'pass' : 'FAIL'}`,
-      ratio.reachedIn === 0 ? `not reached FAIL` : `${ratio.mean.toFixed(2)} ± ${ratio.std.toFixed(2)} (${ratio.reachedIn}/${folds} folds) ${ratio.reachedIn === folds && ratio.mean <= 0.3 ? 'pass' : 'FAIL'}`,
-      pts(atCostMean),
+      cv === null ? '—' : `${pts(cv.argmaxQuality.mean)} ± ${pts(cv.argmaxQuality.std)}`,
+      cv === null ? '—' : `${cv.gain.mean >= 0 ? '+' : ''}${pts(cv.gain.mean)} ± ${pts(cv.gain.std)} ${cv.gain.mean >= 0.03 ? 'pass' : 'FAIL'}`,
+      ratio === undefined ? '—' : ratio.reachedIn === 0 ? `not reached FAIL` : `${ratio.mean.toFixed(2)} ± ${ratio.std.toFixed(2)} (${ratio.reachedIn}/${folds} folds) ${ratio.reachedIn === folds && ratio.mean <= 0.3 ? 'pass' : 'FAIL'}`,
+      cv === null ? '—' : pts(atCostMean),
       r.p50.toFixed(1),
-      `${r.p99.toFixed(1)} (≤ ${target ?? '?'}) ${target !== undefined && r.p99 <= target ? 'pass' : 'FAIL'}`,
+      target === undefined ? `${r.p99.toFixed(1)} (no target)` : `${r.p99.toFixed(1)} (≤ ${target}) ${r.p99 <= target ? 'pass' : 'FAIL'}`,
       r.trainSeconds.toFixed(2),
       (r.artifactBytes / 1e6).toFixed(1),
       r.loadMs.toFixed(0),
     ].join(' | ').replace(/^/, '| ').concat(' |');
   }),
+  '',
+  `Decision latency references, timed in the same loop (${passes} passes over every query):`,
+  '',
+  '| reference | p50 µs | p99 µs |',
+  '|---|---|---|',
+  ...references.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`),
   '',
 ];
 const table = lines.join('\n');
