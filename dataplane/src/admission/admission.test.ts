@@ -79,6 +79,25 @@ describe('AdmissionController', () => {
   });
 });
 
+describe('critical reserve', () => {
+  it('keeps a tenth of the limit for critical requests: others queue or shed before it is used', async () => {
+    const clock = fakeClock();
+    const admission = new AdmissionController({ ...settings, initialLimit: 10, maxLimit: 10, maxQueue: 1 }, clock);
+    const standard = Array.from({ length: 9 }, () => admitted(admission.acquire('standard')));
+    expect(admission.acquire('sheddable')).toMatchObject({ admitted: false, reason: 'sheddable_at_limit' });
+    const waiting = admission.acquire('standard');
+    expect(waiting).toBeInstanceOf(Promise);
+    // The tenth slot goes to a critical request at once, ahead of the queued standard one.
+    admitted(admission.acquire('critical'));
+    expect(admission.snapshot()).toMatchObject({ inFlight: 10, queued: { standard: 1 } });
+    // 9 in flight after one ends: still inside the reserve, so the standard request keeps waiting.
+    standard[0]!.permit.release({});
+    expect(admission.snapshot().queued.standard).toBe(1);
+    standard[1]!.permit.release({});
+    expect(await waiting).toMatchObject({ admitted: true });
+  });
+});
+
 describe('GradientLimit', () => {
   it('grows while time to first byte stays flat and shrinks when it rises or the upstream is overloaded', () => {
     const limit = new GradientLimit({ initialLimit: 10, minLimit: 2, maxLimit: 1000 });

@@ -4,6 +4,8 @@
 
 export type Priority = 'critical' | 'standard' | 'sheddable';
 const ORDER: readonly Priority[] = ['critical', 'standard', 'sheddable'];
+/** Share of the limit only critical requests may use. */
+const CRITICAL_RESERVE = 0.1;
 
 export interface AdmissionSettings {
   initialLimit: number;
@@ -108,7 +110,7 @@ export class AdmissionController {
 
   /** Admits now, queues, or sheds at once; a queued request resolves when admitted or timed out. */
   acquire(priority: Priority): Promise<AdmissionDecision> | AdmissionDecision {
-    if (this.inFlight < this.limiter.limit && this.queued() === 0) return this.admit(0);
+    if (this.hasRoom(priority) && !this.waitingAtOrAbove(priority)) return this.admit(0);
     if (priority === 'sheddable') return this.shed('sheddable_at_limit');
     if (this.queued() >= this.settings.maxQueue) {
       const victim = this.lowestBelow(priority);
@@ -120,6 +122,20 @@ export class AdmissionController {
       waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), this.settings.queueTimeoutMs);
       this.queues[priority].push(waiter);
     });
+  }
+
+  /**
+   * Critical requests may use the whole limit; the others leave CRITICAL_RESERVE of it free, so a
+   * critical request finds a slot at once under overload instead of waiting for one.
+   */
+  private hasRoom(priority: Priority): boolean {
+    const limit = this.limiter.limit;
+    return this.inFlight < (priority === 'critical' ? limit : limit - Math.floor(limit * CRITICAL_RESERVE));
+  }
+
+  private waitingAtOrAbove(priority: Priority): boolean {
+    for (let i = 0; i <= ORDER.indexOf(priority); i++) if (this.queues[ORDER[i]!].length > 0) return true;
+    return false;
   }
 
   /** Requests waiting for admission. */
@@ -172,10 +188,10 @@ export class AdmissionController {
 
   /** Admits queued requests, highest priority first, while there is room under the limit. */
   private pump(): void {
-    while (this.inFlight < this.limiter.limit) {
-      const queue = ORDER.map((p) => this.queues[p]).find((q) => q.length > 0);
-      if (!queue) return;
-      const waiter = queue.shift()!;
+    for (;;) {
+      const priority = ORDER.find((p) => this.queues[p].length > 0);
+      if (priority === undefined || !this.hasRoom(priority)) return;
+      const waiter = this.queues[priority].shift()!;
       this.clock.clearTimeout(waiter.timer);
       waiter.resolve(this.admit(this.clock.now() - waiter.since));
     }
