@@ -22,7 +22,7 @@ export const headKinds: Record<string, HeadKind> = {
   linear: { train: (set, params) => LinearHead.train(set, params), load: (a) => LinearHead.load(a) },
   mlp: { train: (set, params, seed) => NeuralHead.train('mlp', set, params, seed), load: (a) => NeuralHead.load('mlp', a) },
   mf: { train: (set, params, seed) => NeuralHead.train('mf', set, params, seed), load: (a) => NeuralHead.load('mf', a) },
-  elo: { train: (set, params, seed) => EloHead.train(set, params, seed), load: (a) => EloHead.load(a) },
+  elo: { train: (set, params) => EloHead.train(set, params), load: (a) => EloHead.load(a) },
   rules: { train: (set, params) => RulesHead.train(set, params), load: (a) => RulesHead.load(a) },
 };
 

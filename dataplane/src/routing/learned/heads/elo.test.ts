@@ -23,7 +23,7 @@ describe('elo head', () => {
   it('recovers the pairwise strengths behind the per-query scores (global ratings)', () => {
     // With independent solve rates p, P(i beats j | not a draw) = sigmoid(logit p_i - logit p_j).
     const rates = { strong: 0.8, middle: 0.5, weak: 0.2 };
-    const router = LearnedRouter.train(tournament(3000, rates, 7), prices, { kind: 'elo', head: { conditioning: 'global', drawWeight: 0, epochs: 4 } });
+    const router = LearnedRouter.train(tournament(3000, rates, 7), prices, { kind: 'elo', head: { conditioning: 'global', drawWeight: 0 } });
     const head = router.head as EloHead;
     const strength = new Float64Array(3);
     head.rate((router.featurizer as HashedFeaturizer).featurize('anything'), strength);
@@ -57,19 +57,20 @@ describe('elo head', () => {
 
   it('predicts the same after a save and load through the artifact', () => {
     for (const conditioning of ['features', 'global']) {
-      const router = LearnedRouter.train(tournament(300, { strong: 0.7, middle: 0.5, weak: 0.3 }, 3), prices, { kind: 'elo', head: { conditioning }, seed: 5 });
+      const router = LearnedRouter.train(tournament(300, { strong: 0.7, middle: 0.5, weak: 0.3 }, 3), prices, { kind: 'elo', head: { conditioning, iterations: 40 }, seed: 5 });
       const { bytes, digest } = router.encode();
       const { router: loaded, digest: again } = LearnedRouter.load(bytes);
       expect(again).toBe(digest);
       expect(loaded.kind).toBe('elo');
       const before = Array.from(router.predict('question number 12'));
       Array.from(loaded.predict('question number 12')).forEach((q, i) => expect(q).toBeCloseTo(before[i]!, 6));
-      expect(LearnedRouter.train(tournament(300, { strong: 0.7, middle: 0.5, weak: 0.3 }, 3), prices, { kind: 'elo', head: { conditioning }, seed: 5 }).encode().digest).toBe(digest);
+      expect(LearnedRouter.train(tournament(300, { strong: 0.7, middle: 0.5, weak: 0.3 }, 3), prices, { kind: 'elo', head: { conditioning, iterations: 40 }, seed: 5 }).encode().digest).toBe(digest);
     }
   });
 
   it('rejects bad parameters naming the parameter', () => {
     expect(() => eloParams({ conditioning: 'clusters' })).toThrow('head parameter conditioning: got "clusters"; expected "features" or "global"');
     expect(() => eloParams({ drawWeight: 2 })).toThrow('head parameter drawWeight: got 2; expected a number from 0 to 1');
+    expect(() => eloParams({ iterations: 0 })).toThrow('head parameter iterations: got 0; expected an integer >= 1');
   });
 });

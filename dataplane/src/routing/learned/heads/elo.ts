@@ -4,7 +4,6 @@
 // (a pairwise, not a pointwise, regression); with "global" it is one rating per model, classic
 // Elo, which ranks every query alike. The predicted quality is the model's expected win rate
 // against the other candidates, mapped to the score scale by one least-squares line.
-import { seededRandom } from '../../../seeded-random.js';
 import { tensor, type Artifact, type Tensor } from '../artifact.js';
 import type { SparseVector } from '../sparse.js';
 import { clamp01, numberParam, type RouterHead, type TrainingSet } from './head.js';
@@ -13,22 +12,23 @@ export type EloConditioning = 'features' | 'global';
 
 export interface EloParams {
   conditioning: EloConditioning;
-  epochs: number;
+  /** Full-batch Adam steps. */
+  iterations: number;
   learningRate: number;
-  /** L2 penalty on the feature weights a step touches. */
+  /** L2 penalty on the feature weights. */
   l2: number;
   /** Weight of a draw (it pulls both strengths together); 0 ignores draws. */
   drawWeight: number;
 }
 
-export const defaultEloParams: EloParams = { conditioning: 'features', epochs: 3, learningRate: 0.002, l2: 0.001, drawWeight: 0.25 };
+export const defaultEloParams: EloParams = { conditioning: 'features', iterations: 300, learningRate: 0.01, l2: 0.001, drawWeight: 0.25 };
 
 export function eloParams(raw: Record<string, unknown>): EloParams {
   const conditioning = raw.conditioning ?? defaultEloParams.conditioning;
   if (conditioning !== 'features' && conditioning !== 'global') throw new Error(`head parameter conditioning: got ${JSON.stringify(conditioning)}; expected "features" or "global"`);
   return {
     conditioning,
-    epochs: numberParam(raw, 'epochs', defaultEloParams.epochs, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1'),
+    iterations: numberParam(raw, 'iterations', defaultEloParams.iterations, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1'),
     learningRate: numberParam(raw, 'learningRate', defaultEloParams.learningRate, (v) => v > 0, 'a number > 0'),
     l2: numberParam(raw, 'l2', defaultEloParams.l2, (v) => v >= 0, 'a number >= 0'),
     drawWeight: numberParam(raw, 'drawWeight', defaultEloParams.drawWeight, (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
@@ -63,7 +63,7 @@ export class EloHead implements RouterHead {
     this.strength = new Float64Array(bias.length);
   }
 
-  static train(set: TrainingSet, raw: Record<string, unknown>, seed: number): EloHead {
+  static train(set: TrainingSet, raw: Record<string, unknown>): EloHead {
     const p = eloParams(raw);
     const m = set.models.length;
     const { dim, indptr, indices, values } = set.rows;
@@ -74,22 +74,17 @@ export class EloHead implements RouterHead {
     const head = new EloHead(p, weights, bias, Float32Array.of(0, 1));
     const adamW = [new Float32Array(weights.length), new Float32Array(weights.length)] as const;
     const adamB = [new Float64Array(m), new Float64Array(m)] as const;
-    const grad = new Float64Array(m);
+    const gradS = new Float64Array(n * m); // d loss / d strength, per query and model
+    const gradW = new Float64Array(weights.length);
+    const gradB = new Float64Array(m);
     const s = new Float64Array(m);
-    const random = seededRandom(seed);
-    const order = Int32Array.from({ length: n }, (_, i) => i);
-    let step = 0;
-    for (let epoch = 0; epoch < p.epochs; epoch++) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        const t = order[i]!;
-        order[i] = order[j]!;
-        order[j] = t;
-      }
-      for (const r of order) {
+    // Full-batch Adam on the mean pairwise logistic loss: smoother than per-example steps, which
+    // lost about 1 point of argmax quality in cross-validation against a numpy reference.
+    for (let step = 1; step <= p.iterations; step++) {
+      gradB.fill(0);
+      for (let r = 0; r < n; r++) {
         head.strengths(indices, values, indptr[r]!, indptr[r + 1]!, s);
-        grad.fill(0);
-        let matches = 0;
+        for (let k = 0; k < m; k++) gradS[r * m + k] = 0;
         for (let a = 0; a < m; a++) {
           const ya = set.targets[r * m + a]!;
           if (Number.isNaN(ya)) continue;
@@ -99,23 +94,25 @@ export class EloHead implements RouterHead {
             const w = ya === yb ? p.drawWeight : 1;
             if (w === 0) continue;
             // Soft outcome: 1 if a won outright, 0 if b did, 0.5 for a draw.
-            const g = w * (sigmoid(s[a]! - s[b]!) - (0.5 + (ya - yb) / 2));
-            grad[a]! += g;
-            grad[b]! -= g;
-            matches++;
+            const g = (w * (sigmoid(s[a]! - s[b]!) - (0.5 + (ya - yb) / 2))) / n;
+            gradS[r * m + a]! += g;
+            gradS[r * m + b]! -= g;
           }
         }
-        if (matches === 0) continue;
-        step++;
-        const lr = (p.learningRate * Math.sqrt(1 - BETA2 ** step)) / (1 - BETA1 ** step);
-        for (let k = 0; k < m; k++) adam(bias, adamB, k, grad[k]!, lr);
-        if (!conditioned) continue;
+        for (let k = 0; k < m; k++) gradB[k]! += gradS[r * m + k]!;
+      }
+      const lr = (p.learningRate * Math.sqrt(1 - BETA2 ** step)) / (1 - BETA1 ** step);
+      for (let k = 0; k < m; k++) adam(bias, adamB, k, gradB[k]!, lr);
+      if (!conditioned) continue;
+      for (let i = 0; i < weights.length; i++) gradW[i] = p.l2 * weights[i]!;
+      for (let r = 0; r < n; r++) {
         for (let q = indptr[r]!; q < indptr[r + 1]!; q++) {
           const base = indices[q]! * m;
           const x = values[q]!;
-          for (let k = 0; k < m; k++) adam(weights, adamW, base + k, x * grad[k]! + p.l2 * weights[base + k]!, lr);
+          for (let k = 0; k < m; k++) gradW[base + k]! += x * gradS[r * m + k]!;
         }
       }
+      for (let i = 0; i < weights.length; i++) adam(weights, adamW, i, gradW[i]!, lr);
     }
     head.calibrate(set);
     return head;
