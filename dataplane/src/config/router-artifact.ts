@@ -3,6 +3,7 @@
 // signature when a public key is configured, decodes it and checks the candidates against the
 // models it knows. Runs at compile time of a RuntimeState, so a missing, corrupt or unsigned
 // artifact rejects the update and the last good state (with its router) keeps serving.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { AliasRoutingModel, ArtifactPublicKey, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
@@ -28,6 +29,9 @@ export interface CompiledRouter {
   readonly router: LearnedRouter;
   /** sha256 of the decoded artifact (without a signature trailer). */
   readonly digest: string;
+  /** What the operator can predict for the applied hash: the pinned sha256 of a URI artifact,
+   *  else the sha256 of the (gunzipped) bytes as stored, signature trailer included. */
+  readonly sourceDigest: string;
   readonly policy: DecisionPolicy;
   /** Short policy text for the route reason, e.g. "lambda=10". */
   readonly policyText: string;
@@ -82,7 +86,8 @@ export interface RouterSpec {
 /** `owner` names the alias or routing model in messages. */
 function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): CompiledRouter {
   const where = `${describeArtifactRef(spec.artifact)} (${owner})`;
-  const split = splitSignature(maybeGunzip(readArtifact(spec.artifact, ctx), spec.artifact));
+  const stored = maybeGunzip(readArtifact(spec.artifact, ctx), spec.artifact);
+  const split = splitSignature(stored);
   if (spec.publicKey !== undefined) {
     if (!ctx.publicKey) throw new RouterArtifactError(`${where}: a public key is configured but cannot be resolved here`);
     try {
@@ -107,6 +112,7 @@ function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): Compile
   return {
     router: loaded.router,
     digest: loaded.digest,
+    sourceDigest: 'uri' in spec.artifact ? spec.artifact.sha256 : createHash('sha256').update(stored).digest('hex'),
     policy,
     policyText: policy.rule === 'threshold' ? `threshold=${policy.quality}` : `lambda=${policy.lambda}`,
     candidates,

@@ -117,7 +117,8 @@ export function compileRuntimeState(config: RuntimeConfig, ctx: CompileContext):
     });
   }
   const routers = new Map((config.routers ?? []).map((r) => [r.name, compileAliasRouter(r, artifacts)]));
-  const routingModels = [...routers.values()].flatMap((r) => [r.active, r.canary, ...r.shadows].flatMap((m) => (m ? [[`${r.name}/${m.name}`, m.compiled.digest] as const] : [])));
+  // Routing models: digests the operator can predict (it computes the same applied hash).
+  const routingModels = [...routers.values()].flatMap((r) => r.models.map((m) => [`${r.name}/${m.name}`, m.compiled.sourceDigest] as const));
   const routerDigests = [...[...models.values()].flatMap((m) => (m.router ? [[m.name, m.router.digest] as const] : [])), ...routingModels];
   const artifactRefs = routerSpecsOf(config).map((r) => r.artifact);
   const publicKeyFiles = routerSpecsOf(config).flatMap((r) => (r.publicKey && 'file' in r.publicKey ? [r.publicKey.file] : []));

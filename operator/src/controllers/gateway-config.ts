@@ -85,7 +85,7 @@ export function planGateway(gateway: GatewayConfigObject, observed: GatewayObser
 
   let rendered: RenderedConfig;
   try {
-    rendered = renderConfigText(spec, routing.router);
+    rendered = renderConfigText(spec, routing.router, routing.digests);
   } catch (err) {
     if (err instanceof RenderError) return block('InvalidConfig', err.message);
     throw err;

@@ -15,9 +15,10 @@ const rm = (name: string, spec: Record<string, unknown>, namespace = 'team'): Ro
 
 describe('rendering routingModelRef into the runtime config', () => {
   it('renders the referenced model as a virtual alias named after it, defaulting to its first candidate', () => {
-    const result = renderRouter(gatewaySpec(), 'team', [rm('picker', { rollout: { mode: 'active' } })]);
+    const result = renderRouter(gatewaySpec(), 'team', [{ ...rm('picker', { rollout: { mode: 'active' } }), status: { artifactSha256: 'c'.repeat(64) } }]);
     expect(result).toEqual({
       ok: true,
+      digests: [['picker/picker', 'c'.repeat(64)]],
       router: {
         name: 'picker',
         default: 'strong',
@@ -48,6 +49,18 @@ describe('rendering routingModelRef into the runtime config', () => {
     });
   });
 
+  it('lists the artifact digests the data plane will hash, in model order: a URI its pinned one, the others their status', () => {
+    const result = renderRouter(gatewaySpec(), 'team', [
+      { ...rm('picker', { artifact: { uri: 'https://m/p.art', sha256: 'a'.repeat(64) } }), status: { artifactSha256: 'f'.repeat(64) } },
+      rm('next', { rollout: { mode: 'shadow', alongside: 'picker' } }),
+      { ...rm('later', { rollout: { mode: 'shadow', alongside: 'picker' } }), status: { artifactSha256: 'b'.repeat(64) } },
+    ]);
+    expect(result.ok && result.digests).toEqual([
+      ['picker/picker', 'a'.repeat(64)],
+      ['picker/later', 'b'.repeat(64)],
+    ]);
+  });
+
   it('joins the RoutingModels rolled out alongside the referenced one, and leaves broken ones out', () => {
     const result = renderRouter(gatewaySpec(), 'team', [
       rm('picker', { rollout: { mode: 'active' } }),
@@ -76,7 +89,7 @@ describe('rendering routingModelRef into the runtime config', () => {
     });
     expect(renderRouter(gatewaySpec(), 'team', [rm('picker', { decision: {} })])).toMatchObject({ ok: false, reason: 'InvalidRoutingModel', message: 'RoutingModel team/picker: spec: decision: got {}; expected exactly one of willingnessToPay or threshold must be set' });
     expect(renderRouter(gatewaySpec(), 'team', [])).toMatchObject({ ok: false, reason: 'RoutingModelNotFound', retry: true });
-    expect(renderRouter(gatewaySpec({}), 'team', [])).toEqual({ ok: true, router: undefined });
+    expect(renderRouter(gatewaySpec({}), 'team', [])).toEqual({ ok: true, router: undefined, digests: [] });
   });
 
   it('requires signed artifacts on every routing model when the gateway names a public key', () => {

@@ -9,7 +9,10 @@ import { ARTIFACT_KEY, type RoutingModelObject } from './routing-model.js';
 type RouterInput = NonNullable<RuntimeConfigInput['routers']>[number];
 type RoutingModelInput = RouterInput['models'][number];
 
-export type RoutingRender = { ok: true; router: RouterInput | undefined } | { ok: false; reason: 'RoutingModelNotFound' | 'InvalidRoutingModel'; message: string; retry: boolean };
+/** `<router>/<routing model>` -> artifact digest, in the router's model order (see appliedConfigHash). */
+export type RouterDigests = Array<readonly [string, string]>;
+
+export type RoutingRender = { ok: true; router: RouterInput | undefined; digests: RouterDigests } | { ok: false; reason: 'RoutingModelNotFound' | 'InvalidRoutingModel'; message: string; retry: boolean };
 
 /** The RoutingModels rolled out alongside `name`, by name (deterministic order). */
 export function alongsideOf(name: string, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingModelObject[] {
@@ -38,7 +41,7 @@ function routingModelEntry(name: string, spec: RoutingModelSpec, publicKey: Gate
 
 export function renderRouter(spec: GatewayConfigSpec, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingRender {
   const ref = spec.routing.routingModelRef;
-  if (!ref) return { ok: true, router: undefined };
+  if (!ref) return { ok: true, router: undefined, digests: [] };
   const find = (name: string): RoutingModelObject | undefined => routingModels.find((rm) => rm.metadata?.namespace === namespace && rm.metadata.name === name);
   const referenced = find(ref.name);
   if (!referenced) return { ok: false, reason: 'RoutingModelNotFound', message: `RoutingModel ${namespace}/${ref.name} not found (referenced by spec.routing.routingModelRef)`, retry: true };
@@ -47,12 +50,13 @@ export function renderRouter(spec: GatewayConfigSpec, namespace: string, routing
   const models: RoutingModelInput[] = [];
   const aliases = new Set(spec.models.map((m) => m.name));
   // The referenced model must be valid; a broken one alongside it is left out (its own status says why).
-  const entries: Array<[string, RoutingModelSpec]> = [[ref.name, parsed.value]];
+  const entries: Array<[string, RoutingModelSpec, RoutingModelObject]> = [[ref.name, parsed.value, referenced]];
   for (const rm of alongsideOf(ref.name, namespace, routingModels)) {
     const other = validate(RoutingModelSpec, rm.spec ?? {});
-    if (other.ok) entries.push([rm.metadata?.name ?? '', other.value]);
+    if (other.ok) entries.push([rm.metadata?.name ?? '', other.value, rm]);
   }
-  for (const [name, rmSpec] of entries) {
+  const digests: RouterDigests = [];
+  for (const [name, rmSpec, rm] of entries) {
     const unknown = rmSpec.candidates.map((c) => c.name).filter((c) => !aliases.has(c));
     if (unknown.length > 0) {
       return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${name}: spec.candidates ${unknown.map((c) => `"${c}"`).join(', ')} ${unknown.length === 1 ? 'is not a model alias' : 'are not model aliases'} of this GatewayConfig (spec.models[].name)`, retry: false };
@@ -60,10 +64,14 @@ export function renderRouter(spec: GatewayConfigSpec, namespace: string, routing
     const entry = routingModelEntry(name, rmSpec, spec.routing.routingModelPublicKey);
     if (typeof entry === 'string') return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${name}: ${entry}`, retry: false };
     models.push(entry);
+    // The data plane's digest of a URI artifact is the pinned one; of the others, what the
+    // RoutingModel reconciler computed (until it has, the gateway shows the replicas as rolling).
+    const digest = 'uri' in rmSpec.artifact ? rmSpec.artifact.sha256 : rm.status?.artifactSha256;
+    if (digest !== undefined) digests.push([`${ref.name}/${name}`, digest]);
   }
   for (const mode of ['active', 'canary'] as const) {
     const named = models.filter((m) => m.mode === mode).map((m) => `${namespace}/${m.name}`);
     if (named.length > 1) return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModels ${named.join(', ')} are all in ${mode} mode for ${namespace}/${ref.name}; at most one may be`, retry: false };
   }
-  return { ok: true, router: { name: ref.name, default: parsed.value.candidates[0]!.name, models } };
+  return { ok: true, router: { name: ref.name, default: parsed.value.candidates[0]!.name, models }, digests };
 }

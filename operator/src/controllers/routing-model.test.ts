@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodeInlineArtifact, MAX_INLINE_BYTES, planArtifact, routingModelStatus, type RoutingModelObject } from './routing-model.js';
 
 const rm = (artifact: unknown): RoutingModelObject => ({
@@ -38,6 +38,9 @@ describe('referenced artifacts', () => {
     expect(planArtifact(ref, { data: { other: 'x' } })).toMatchObject({ ok: false, reason: 'ConfigMapKeyNotFound', retry: true });
     expect(planArtifact(ref, { data: { m: 'abc' } })).toMatchObject({ ok: true, sha256: createHash('sha256').update('abc').digest('hex') });
     expect(planArtifact(ref, { binaryData: { m: Buffer.from('abc').toString('base64') } })).toMatchObject({ ok: true, sha256: createHash('sha256').update('abc').digest('hex') });
+    // gzip is hashed uncompressed: the digest of what the data plane loads.
+    expect(planArtifact(ref, { binaryData: { m: gzipSync('abc').toString('base64') } })).toMatchObject({ ok: true, sha256: createHash('sha256').update('abc').digest('hex') });
+    expect(planArtifact(ref, { binaryData: { m: Buffer.from([0x1f, 0x8b, 1, 2]).toString('base64') } })).toMatchObject({ ok: false, reason: 'InvalidArtifact', retry: false });
   });
 
   it('records a URI and its sha256 as given', () => {

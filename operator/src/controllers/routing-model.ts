@@ -4,7 +4,7 @@
 // format itself is not interpreted here: base64, size and digests only. The Applied condition
 // says whether the GatewayConfigs routing through the model (directly or alongside another) serve it.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { formatFieldErrors, RoutingModelSpec, validate, type RoutingModelStatus } from '@switchboard/crds';
 import { isNotFound, objectPath, realClock, type Clock, type Informer, type KubeClient, type KubeObject, type Logger, type Reconcile } from '../runtime/index.js';
 import type { ObjectWriter } from './apply.js';
@@ -87,7 +87,16 @@ export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLik
       return { ok: false, reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${namespace}/${name} has no key "${key}" in data or binaryData (referenced by spec.artifact.configMapRef)`, retry: true };
     }
     const bytes = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(binary ?? '', 'base64');
-    return { ok: true, reason: 'ArtifactReferenced', message: `artifact is key "${key}" of ConfigMap ${name} (${bytes.length} bytes)`, sha256: sha256(bytes) };
+    // The digest of what the data plane loads: a gzip value is hashed uncompressed, as it is unpacked there.
+    let loaded: Uint8Array = bytes;
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      try {
+        loaded = gunzipSync(bytes);
+      } catch {
+        return { ok: false, reason: 'InvalidArtifact', message: `ConfigMap ${namespace}/${name} key "${key}" starts like gzip but does not decompress (referenced by spec.artifact.configMapRef)`, retry: false };
+      }
+    }
+    return { ok: true, reason: 'ArtifactReferenced', message: `artifact is key "${key}" of ConfigMap ${name} (${bytes.length} bytes)`, sha256: sha256(loaded) };
   }
   return { ok: true, reason: 'ArtifactReferenced', message: `artifact is downloaded from ${artifact.uri} and checked against its sha256 by the data plane`, sha256: artifact.sha256 };
 }

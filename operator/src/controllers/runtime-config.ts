@@ -1,6 +1,6 @@
 // GatewayConfig spec -> the runtime config the data plane reads from the <name>-runtime
 // ConfigMap. Pure: the same spec always renders the same text and hash.
-import { configHash, formatFieldErrors, RuntimeConfig, validate, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
+import { appliedConfigHash, formatFieldErrors, RuntimeConfig, validate, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
 
 /** The ConfigMap key holding the config (JSON, which the data plane's YAML parser reads). */
 export const CONFIG_KEY = 'config.json';
@@ -87,16 +87,17 @@ export interface RenderedConfig {
   config: RuntimeConfig;
   /** The ConfigMap value: what the data plane parses. */
   text: string;
-  /** configHash of the config as the data plane will parse it from `text`. */
+  /** The hash the data plane will report for `text`: its configHash, plus the routing models' artifact digests. */
   hash: string;
   /** Bytes the ConfigMap's data adds up to (keys and values), as the apiserver counts them. */
   bytes: number;
 }
 
-export function renderConfigText(spec: GatewayConfigSpec, router?: AliasRouterInput): RenderedConfig {
+export function renderConfigText(spec: GatewayConfigSpec, router?: AliasRouterInput, routerDigests: ReadonlyArray<readonly [string, string]> = []): RenderedConfig {
   const config = renderRuntimeConfig(spec, router);
   const text = `${JSON.stringify(config, null, 2)}\n`;
   // Hash what the data plane will see: the text parsed and validated again (defaults included).
-  const hash = configHash(RuntimeConfig.parse(JSON.parse(text)));
+  // With routing models, the hash covers their artifact digests too, as the data plane's does.
+  const hash = appliedConfigHash(RuntimeConfig.parse(JSON.parse(text)), routerDigests);
   return { config, text, hash, bytes: Buffer.byteLength(CONFIG_KEY) + Buffer.byteLength(text) };
 }

@@ -19,6 +19,8 @@ export interface CompiledAliasRouter {
   readonly active: CompiledRoutingModel | undefined;
   readonly canary: CompiledRoutingModel | undefined;
   readonly shadows: readonly CompiledRoutingModel[];
+  /** Every routing model, in config order. */
+  readonly models: readonly CompiledRoutingModel[];
 }
 
 export interface ShadowDecision {
@@ -51,6 +53,7 @@ export function compileAliasRouter(spec: AliasRouter, ctx: ArtifactContext): Com
     active: models.find((m) => m.mode === 'active'),
     canary: models.find((m) => m.mode === 'canary'),
     shadows: models.filter((m) => m.mode === 'shadow'),
+    models,
   };
 }
 

@@ -1,0 +1,187 @@
+// RoutingModel rollout end to end, as it runs in a cluster: a real kube-apiserver with the CRDs,
+// the operator as a real process, a real data plane (`switchboard gateway --configmap`, with a
+// Pod object this test creates and marks Ready since no kubelet runs) and the real mock upstream.
+// `kubectl apply` of a GatewayConfig with routingModelRef and a RoutingModel whose artifact is in
+// a ConfigMap makes `model: picker` requests route by the learned router; a new artifact
+// hot-swaps under load without a failed request; a second RoutingModel rolled out alongside in
+// shadow mode (inline artifact, packed by the operator) is recorded but never acts.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startCluster, type Cluster } from '../cluster/cluster.js';
+import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
+import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
+import { startCli, type RunningCli } from '../support/cli.js';
+import { metricValue } from '../support/stack.js';
+import { buildOperator, condition, getJson, installCrds, killAllOperators, kubectlOk, startOperator, waitFor, type OperatorProcess } from '../operator-e2e/operator-process.js';
+import { dataset, gzip, PRICES } from './fixtures.js';
+
+const NS = 'sb-rollout';
+const GW = 'edge';
+const POD = 'edge-gateway-0';
+const UPSTREAM_KEY = 'sk-upstream-rollout';
+const MASTER_KEY = 'sk-master-rollout';
+const TIMEOUT = 180_000;
+const CODE = 'write code for merging two sorted arrays';
+const CHAT = 'tell me a story about a brave little dog';
+
+let cluster: Cluster;
+let operator: OperatorProcess;
+let mock: MockServer;
+let gateway: RunningCli;
+let url: string;
+let adminUrl: string;
+
+const apply = (obj: object): Promise<string> => kubectlOk(cluster, ['apply', '-f', '-'], JSON.stringify(obj));
+const candidates = [{ name: 'strong' }, { name: 'cheap' }];
+const artifactConfigMap = (bytes: Uint8Array): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trained', namespace: NS }, binaryData: { 'router.gz': gzip(bytes).toString('base64') } });
+const routingModel = (name: string, spec: Record<string, unknown>): object => ({
+  apiVersion: 'switchboard.dev/v1alpha1',
+  kind: 'RoutingModel',
+  metadata: { name, namespace: NS },
+  spec: { router: 'knn', candidates, decision: { willingnessToPay: 10 }, ...spec },
+});
+// The artifacts' models are the gateway's aliases: "strong" is good at code, "cheap" at chat.
+const asAliases = (inverted: boolean, dim?: number): Uint8Array => {
+  const examples = dataset(inverted).map((e) => ({ query: e.query, scores: { strong: e.scores['model-a']!, cheap: e.scores['model-b']! } }));
+  const prices = { strong: PRICES['model-a']!, cheap: PRICES['model-b']! };
+  return LearnedRouter.train(examples, prices, { kind: 'knn', head: { k: 5 }, seed: 1, ...(dim ? { featurizer: { dim } } : {}) }).encode().bytes;
+};
+
+interface Answer {
+  status: number;
+  model: string | null;
+  router: string | null;
+  shadow: string | null;
+  hash: string | null;
+}
+
+async function ask(text: string): Promise<Answer> {
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'picker', messages: [{ role: 'user', content: text }] }),
+  });
+  await res.text();
+  const h = (name: string): string | null => res.headers.get(name);
+  return { status: res.status, model: h('x-switchboard-model'), router: h('x-switchboard-router'), shadow: h('x-switchboard-shadow-route'), hash: h('x-switchboard-config-hash') };
+}
+
+interface RoutingModelJson {
+  metadata: { generation: number };
+  status?: { observedGeneration?: number; conditions?: Array<{ type: string; status: string; reason: string; message?: string; observedGeneration?: number }> };
+}
+
+const routingModelStatus = (name: string): Promise<RoutingModelJson | undefined> => getJson<RoutingModelJson>(cluster, ['routingmodel', name, '-n', NS]);
+
+/** Waits for Applied=True on a RoutingModel; a timeout names the last conditions seen. */
+async function waitApplied(name: string): Promise<RoutingModelJson> {
+  let last: RoutingModelJson | undefined;
+  try {
+    return await waitFor(`RoutingModel ${name} Applied`, async () => {
+      last = await routingModelStatus(name);
+      return condition(last, 'Applied')?.status === 'True' ? last : undefined;
+    }, 30_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; last status ${JSON.stringify(last?.status)}`, { cause: error });
+  }
+}
+
+beforeAll(async () => {
+  await buildOperator(); // `tsc -b`: the operator and the data plane CLI run from dist/
+  [cluster, mock] = await Promise.all([startCluster(), startMock({ port: 0, apiKey: UPSTREAM_KEY, ttftMs: 5, tokensPerSecond: 1000 })]);
+  await installCrds(cluster);
+  await kubectlOk(cluster, ['create', 'namespace', NS]);
+  const secret = (name: string, value: string): object => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, stringData: { 'api-key': value } });
+  await apply({ apiVersion: 'v1', kind: 'List', items: [secret('upstream-key', UPSTREAM_KEY), secret('master-key', MASTER_KEY), artifactConfigMap(asAliases(false))] });
+  operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, identity: 'rollout', args: ['--namespace', NS, '--leader-elect=false'] });
+
+  const upstream = (name: string): object => ({ name, provider: 'openai', model: `${name}-upstream`, baseUrl: `${mock.url}/v1`, credentials: { secretKeyRef: { name: 'upstream-key', key: 'api-key' } } });
+  await apply(routingModel('picker', { artifact: { configMapRef: { name: 'trained', key: 'router.gz' } }, rollout: { mode: 'active' } }));
+  await apply({
+    apiVersion: 'switchboard.dev/v1alpha1',
+    kind: 'GatewayConfig',
+    metadata: { name: GW, namespace: NS },
+    spec: {
+      models: [
+        { name: 'strong', deployments: [upstream('strong-d')] },
+        { name: 'cheap', deployments: [upstream('cheap-d')] },
+      ],
+      routing: { routingModelRef: { name: 'picker' } },
+      auth: { masterKey: { secretKeyRef: { name: 'master-key', key: 'api-key' } } },
+      workload: { replicas: 1 },
+    },
+  });
+  const deployment = await waitFor('the gateway Deployment', () => getJson<{ spec: { selector: { matchLabels: Record<string, string> } } }>(cluster, ['deployment', `${GW}-gateway`, '-n', NS]), 30_000);
+  await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: POD, namespace: NS, labels: deployment.spec.selector.matchLabels }, spec: { containers: [{ name: 'gateway', image: 'switchboard/dataplane:e2e' }] } });
+  await kubectlOk(cluster, ['patch', 'pod', POD, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } })]);
+  gateway = startCli(['gateway', '--configmap', `${GW}-runtime`, '--namespace', NS, '--kubeconfig', cluster.kubeconfigPath, '--port', '0', '--admin-port', '0'], { POD_NAME: POD, POD_NAMESPACE: NS });
+  const m = await gateway.waitForOutput(/"port":(\d+),"adminPort":(\d+),"configHash":"([0-9a-f]{16})"/, 30_000);
+  url = `http://127.0.0.1:${m[1]}`;
+  adminUrl = `http://127.0.0.1:${m[2]}`;
+}, TIMEOUT);
+
+afterAll(async () => {
+  const steps: Array<() => unknown> = [() => gateway?.stop(), () => operator?.stop(10_000), () => killAllOperators(), () => mock?.close(), () => cluster?.stop()];
+  for (const step of steps) await Promise.resolve().then(step).catch(() => undefined);
+}, TIMEOUT);
+
+describe('a GatewayConfig routing through a RoutingModel', () => {
+  it('routes model "picker" by the learned router and says which router picked', async () => {
+    const code = await ask(CODE);
+    expect(code).toMatchObject({ status: 200, model: 'strong', router: 'picker; picker; active', shadow: null });
+    expect(await ask(CHAT)).toMatchObject({ status: 200, model: 'cheap', router: 'picker; picker; active' });
+    const list = (await (await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as { data: Array<{ id: string }> };
+    expect(list.data.map((d) => d.id)).toContain('picker');
+  }, 60_000);
+
+  it('reports on the RoutingModel that the gateway serves it', async () => {
+    const rm = await waitApplied('picker');
+    expect(condition(rm, 'Applied')).toMatchObject({ reason: 'Applied', message: `serving on GatewayConfig ${GW}` });
+    expect(condition(rm, 'Ready')).toMatchObject({ status: 'True', reason: 'ArtifactReferenced' });
+  }, 60_000);
+
+  it('hot-swaps a new artifact under load without a failed request', async () => {
+    const before = await ask(CODE);
+    const answers: Answer[] = [];
+    let swapped: Answer | undefined;
+    let stop = false;
+    const worker = async (): Promise<void> => {
+      while (!stop) {
+        const a = await ask(CODE);
+        answers.push(a);
+        if (a.hash !== before.hash && a.model === 'cheap') swapped ??= a;
+      }
+    };
+    const workers = [worker(), worker(), worker(), worker()];
+    await apply(artifactConfigMap(asAliases(true)));
+    await waitFor('the swapped router', () => swapped, 20_000, 20);
+    const afterSwap = answers.length;
+    await waitFor('more answers after the swap', () => answers.length >= afterSwap + 20 || undefined, 10_000, 20);
+    stop = true;
+    await Promise.all(workers);
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    // Each answer is consistent with the config that served it: old hash -> strong, new -> cheap.
+    expect(answers.filter((a) => (a.hash === before.hash ? a.model !== 'strong' : a.model !== 'cheap'))).toEqual([]);
+    expect(answers.slice(afterSwap).every((a) => a.model === 'cheap')).toBe(true);
+  }, 60_000);
+
+  it('records a shadow RoutingModel rolled out alongside, without acting on it', async () => {
+    // Inline (packed by the operator into next-artifact): the original router, which now disagrees on code.
+    const inline = Buffer.from(asAliases(false, 1024)).toString('base64');
+    await apply(routingModel('next', { artifact: { inline }, rollout: { mode: 'shadow', alongside: 'picker' } }));
+    const first = await waitFor('the shadow decision', async () => {
+      const a = await ask(CODE);
+      return a.shadow !== null ? a : undefined;
+    }, 30_000, 50);
+    expect(first).toMatchObject({ status: 200, model: 'cheap', router: 'picker; picker; active', shadow: 'next=strong disagree' });
+    const disagreeBefore = await metricValue(adminUrl, 'switchboard_router_shadow_decisions_total', { router: 'next', agree: 'false' });
+    const upstreamBefore = (await (await fetch(`${mock.url}/mock/stats`)).json()) as { byModel: Record<string, number> };
+    for (let i = 0; i < 5; i++) expect(await ask(CODE)).toMatchObject({ status: 200, model: 'cheap', shadow: 'next=strong disagree' });
+    expect(await ask(CHAT)).toMatchObject({ status: 200, model: 'strong', shadow: 'next=cheap disagree' });
+    const upstreamAfter = (await (await fetch(`${mock.url}/mock/stats`)).json()) as { byModel: Record<string, number> };
+    expect((upstreamAfter.byModel['cheap-d-upstream'] ?? 0) - (upstreamBefore.byModel['cheap-d-upstream'] ?? 0)).toBe(5);
+    expect(await metricValue(adminUrl, 'switchboard_router_shadow_decisions_total', { router: 'next', agree: 'false' })).toBe(disagreeBefore + 6);
+    const rm = await waitApplied('next');
+    expect(condition(rm, 'Applied')?.message).toBe(`serving alongside RoutingModel picker on GatewayConfig ${GW}`);
+    expect(condition(rm, 'Ready')).toMatchObject({ status: 'True', reason: 'ArtifactPacked' });
+  }, 60_000);
+});
