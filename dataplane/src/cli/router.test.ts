@@ -105,7 +105,8 @@ describe('switchboard router', () => {
   it('rejects bad flags with exit code 2 and a message naming the flag', async () => {
     expect(await run(['train', '--kind', 'svm', '--data', data, '--models', models, '--out', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/--kind: got "svm"; expected one of knn, linear, mlp, mf/) });
     expect(await run(['train', '--kind', 'knn', '--models', models, '--out', 'x'])).toMatchObject({ code: 2, err: expect.stringMatching(/--data: required/) });
-    expect(await run(['train', '--kind', 'knn', '--data', data, '--models', models, '--out', 'x', '--featurizer', 'onnx:/m.onnx'])).toMatchObject({ code: 2, err: expect.stringMatching(/--featurizer: got "onnx:\/m.onnx"/) });
+    expect(await run(['train', '--kind', 'knn', '--data', data, '--models', models, '--out', 'x', '--featurizer', 'onnx'])).toMatchObject({ code: 2, err: expect.stringMatching(/--featurizer: got "onnx"; expected hashed, onnx:PATH/) });
+    expect(await run(['train', '--kind', 'knn', '--data', data, '--models', models, '--out', 'x', '--featurizer', 'onnx:/m.onnx'])).toMatchObject({ code: 1, err: expect.stringMatching(/onnx featurizer model \/m.onnx cannot be read \(ENOENT\); for all-MiniLM-L6-v2 run scripts\/models\/fetch-minilm.sh/) });
     expect(await run(['explain', '--model', 'x', '--query', 'q', '--lambda=-1'])).toMatchObject({ code: 2, err: expect.stringMatching(/--lambda: got "-1"/) });
     expect(await run(['eval', '--bogus'])).toMatchObject({ code: 2 });
     expect(await run(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown subcommand "frobnicate"/) });

@@ -15,15 +15,21 @@ import {
   type DecisionPolicy,
   type EvalReport,
 } from '../routing/learned/index.js';
+import { embedAhead } from '../routing/learned/featurizers/embedded.js';
+import { openFeaturizer, parseFeaturizerFlag } from '../routing/learned/featurizers/choice.js';
 import { parseRuleSet } from '../routing/learned/heads/rule-set.js';
 import { qualityCostSvg } from '../routing/learned/plot.js';
 
 const USAGE = `usage: switchboard router <train|eval|explain|sign> [options]
 
-  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed] [--seed N] [--rules FILE]
+  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed|onnx:PATH|http:URL] [--seed N] [--rules FILE]
           train a router on scored queries (JSON array or JSONL of {"question", "scores", "cost"?})
           and write the artifact; prints its sha256 digest. --kind rules mines keyword and length
-          rules from the data, or takes hand-written ones from --rules FILE (JSON or YAML)
+          rules from the data, or takes hand-written ones from --rules FILE (JSON or YAML).
+          --featurizer onnx:PATH embeds with an ONNX sentence model (PATH: the .onnx file with
+          tokenizer.json beside it, or a folder with model.onnx and tokenizer.json); http:URL with
+          an OpenAI-compatible embeddings endpoint [--embedding-model NAME] [--embedding-cache N]
+          (key from $SWITCHBOARD_EMBEDDINGS_API_KEY). The artifact records the featurizer.
   eval    --model FILE --data FILE --models FILE [--json] [--plot FILE.svg]
           quality and cost of the router on scored queries against the best single model,
           the per-query oracle and random choice, and its quality/cost curve over lambda
@@ -76,10 +82,10 @@ function numberFlag(value: string | undefined, flag: string, check: (n: number) 
   return n;
 }
 
-function train(args: string[], out: (text: string) => void): number {
+async function train(args: string[], out: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' }, rules: { type: 'string' } },
+    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' }, rules: { type: 'string' }, 'embedding-model': { type: 'string' }, 'embedding-cache': { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -88,19 +94,32 @@ function train(args: string[], out: (text: string) => void): number {
   const dataPath = required(values.data, 'data', 'scored queries, JSON array or JSONL');
   const modelsPath = required(values.models, 'models', 'the candidate models with prices, models.json shape');
   const outPath = required(values.out, 'out', 'where to write the artifact');
-  const featurizer = values.featurizer ?? 'hashed';
-  if (featurizer !== 'hashed') throw new UsageError(`--featurizer: got "${featurizer}"; this build supports only "hashed" (onnx:PATH and http:URL are not implemented yet)`);
+  let choice: ReturnType<typeof parseFeaturizerFlag>;
+  try {
+    choice = parseFeaturizerFlag(values.featurizer ?? 'hashed');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (choice.type !== 'http' && (values['embedding-model'] ?? values['embedding-cache']) !== undefined) throw new UsageError('--embedding-model and --embedding-cache: only with --featurizer http:URL');
+  const cacheSize = numberFlag(values['embedding-cache'], 'embedding-cache', (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');
   const seed = numberFlag(values.seed, 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0') ?? 1;
   if (values.rules !== undefined && kind !== 'rules') throw new UsageError(`--rules: only with --kind rules (got --kind ${kind})`);
   const head = values.rules === undefined ? undefined : parseRuleSet(readText(values.rules, 'rules'), values.rules);
   const examples = parseExamples(readText(dataPath, 'data'), dataPath);
   const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
   const started = performance.now();
-  const router = LearnedRouter.train(examples, prices, { kind, seed, ...(head === undefined ? {} : { head }) });
+  const fixedFeaturizer =
+    choice.type === 'hashed'
+      ? undefined
+      : await embedAhead(
+          await openFeaturizer(choice, { ...(values['embedding-model'] === undefined ? {} : { embeddingModel: values['embedding-model'] }), ...(cacheSize === undefined ? {} : { cacheSize }) }),
+          examples.map((e) => e.query),
+        );
+  const router = LearnedRouter.train(examples, prices, { kind, seed, ...(head === undefined ? {} : { head }), ...(fixedFeaturizer === undefined ? {} : { fixedFeaturizer }) });
   const seconds = (performance.now() - started) / 1000;
   const { bytes, digest } = router.encode();
   writeFileSync(outPath, bytes);
-  out(`trained ${kind} router on ${examples.length} queries, ${router.models.length} models, in ${seconds.toFixed(1)} s\n`);
+  out(`trained ${kind} router on ${examples.length} queries, ${router.models.length} models, in ${seconds.toFixed(1)} s (${router.featurizer.type} featurizer, ${router.featurizer.dim} dimensions)\n`);
   out(`wrote ${outPath} (${bytes.length} bytes) sha256:${digest}\n`);
   return 0;
 }
@@ -128,7 +147,7 @@ function evalText(report: EvalReport, perModel: ReturnType<typeof summarizeModel
   return lines.join('\n') + '\n';
 }
 
-function evalCommand(args: string[], out: (text: string) => void): number {
+async function evalCommand(args: string[], out: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { model: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, json: { type: 'boolean' }, plot: { type: 'string' } },
@@ -138,9 +157,10 @@ function evalCommand(args: string[], out: (text: string) => void): number {
   const modelPath = required(values.model, 'model', 'a router artifact from `switchboard router train`');
   const dataPath = required(values.data, 'data', 'scored queries, JSON array or JSONL');
   const modelsPath = required(values.models, 'models', 'the candidate models with prices, models.json shape');
-  const { router, digest } = loadRouter(modelPath);
+  const { router: loaded, digest } = loadRouter(modelPath);
   const examples = parseExamples(readText(dataPath, 'data'), dataPath);
   const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
+  const router = await loaded.embeddedFor(examples.map((e) => e.query));
   const report = evaluate(router, examples, prices);
   const perModel = summarizeModels(examples, prices);
   if (values.plot !== undefined) writeFileSync(required(values.plot, 'plot', 'where to write the SVG'), qualityCostSvg(report, perModel, `${router.kind} router: quality vs cost over lambda`));
@@ -148,7 +168,7 @@ function evalCommand(args: string[], out: (text: string) => void): number {
   return 0;
 }
 
-function explain(args: string[], out: (text: string) => void): number {
+async function explain(args: string[], out: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { model: { type: 'string' }, query: { type: 'string' }, lambda: { type: 'string' }, threshold: { type: 'string' } },
@@ -162,11 +182,11 @@ function explain(args: string[], out: (text: string) => void): number {
   const threshold = numberFlag(values.threshold, 'threshold', (n) => n >= 0 && n <= 1, 'a quality from 0 to 1');
   const policy: DecisionPolicy = threshold !== undefined ? { rule: 'threshold', quality: threshold } : { rule: 'willingness-to-pay', lambda: lambda ?? defaultLambda };
   const { router, digest } = loadRouter(modelPath);
-  router.route(values.query, { policy }); // the first call pays for JIT compilation; time a warm one
+  await router.routeAsync(values.query, { policy }); // the first call pays for JIT compilation (and model loading); time a warm one
   const started = performance.now();
-  const decision = router.route(values.query, { policy });
+  const decision = await router.routeAsync(values.query, { policy });
   const micros = (performance.now() - started) * 1000;
-  const predicted = router.predict(values.query);
+  const predicted = (await router.embeddedFor([values.query])).predict(values.query);
   const lines = [
     `route: ${decision.model}`,
     `rule: ${decision.rule}`,
@@ -191,11 +211,11 @@ export async function routerCommand(args: string[], io: RouterCommandIo = {}): P
   try {
     switch (sub) {
       case 'train':
-        return train(rest, out);
+        return await train(rest, out);
       case 'eval':
-        return evalCommand(rest, out);
+        return await evalCommand(rest, out);
       case 'explain':
-        return explain(rest, out);
+        return await explain(rest, out);
       case 'sign':
         return signCommand(rest, out, err);
       case '--help':

@@ -10,7 +10,7 @@ import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult, RoutedTry, SkippedDeployment } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
-import { learnedPick, routingText } from './learned-pick.js';
+import { learnedPickAny, routingText } from './learned-pick.js';
 import { decideVirtualAlias, type AliasDecision } from '../routing/rollout/alias-router.js';
 import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
 import { routeReason, type Failure } from './route-reason.js';
@@ -198,7 +198,8 @@ async function dispatchAlias(ex: Exchange, alias: string, deps: DispatchDeps, de
       if (all.length === 0) break;
       const fresh = all.filter((c) => !tried.has(c.target.name));
       // An alias with a learned router: its first try goes where the router decides.
-      const learned = attempt === 0 && group.router ? learnedPick(group.router, ex.body, new Set(all.map((c) => c.target.name))) : undefined;
+      let learned = attempt === 0 && group.router ? learnedPickAny(group.router, ex.body, new Set(all.map((c) => c.target.name))) : undefined;
+      if (learned instanceof Promise) learned = await learned; // an embedding featurizer (onnx, http)
       const picked = learned && all.find((c) => c.target.name === learned.deployment);
       const { target, health } = picked ?? choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
       tried.add(target.name);

@@ -3,7 +3,7 @@
 // eligible (cooling down, over a limit, context too small) are passed to decide() as unavailable.
 import type { CompiledRouter } from '../config/router-artifact.js';
 import type { JsonObject } from '../providers/types.js';
-import { NoCandidateError } from '../routing/learned/index.js';
+import { FeaturizerError, NoCandidateError, type RouteDecision, type RouteOptions } from '../routing/learned/index.js';
 
 /** Text of a content field: a string, or the text parts of an array of blocks. */
 function contentText(content: unknown): string {
@@ -48,18 +48,42 @@ function num(x: number): string {
  * eligible (the balancer picks as without a router).
  */
 export function learnedPick(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>): LearnedPick | undefined {
+  try {
+    return pickOf(compiled, compiled.router.route(routingText(body), routeOptions(compiled, eligible)));
+  } catch (error) {
+    return noCandidate(error);
+  }
+}
+
+/**
+ * learnedPick for any featurizer: synchronous for the hashed one, a promise for an embedding
+ * featurizer (onnx, http). When embedding fails (a service down), the balancer picks: the
+ * feature degrades, not the traffic.
+ */
+export function learnedPickAny(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>): LearnedPick | undefined | Promise<LearnedPick | undefined> {
+  if (compiled.router.featurizer.sync) return learnedPick(compiled, body, eligible);
+  return compiled.router.routeAsync(routingText(body), routeOptions(compiled, eligible)).then(
+    (decision) => pickOf(compiled, decision),
+    (error: unknown) => (error instanceof FeaturizerError ? undefined : noCandidate(error)),
+  );
+}
+
+function routeOptions(compiled: CompiledRouter, eligible: ReadonlySet<string>): RouteOptions {
   const unavailable = new Map<string, string>();
   for (const [model, deployment] of compiled.candidates) if (!eligible.has(deployment)) unavailable.set(model, 'ineligible');
-  try {
-    const decision = compiled.router.route(routingText(body), { policy: compiled.policy, candidates: compiled.models, unavailable });
-    const best = decision.top[0]!;
-    const skipped = decision.skipped.length > 0 ? `; skipped ${decision.skipped.map((s) => s.model).join(',')}` : '';
-    return {
-      deployment: compiled.candidates.get(decision.model)!,
-      reason: `learned ${compiled.router.kind} (${best.model} q=${num(best.quality)} cost=${num(best.cost)}; ${compiled.policyText}${skipped})`.replace(/[^\x20-\x7e]/g, '?'),
-    };
-  } catch (error) {
-    if (error instanceof NoCandidateError) return undefined;
-    throw error;
-  }
+  return { policy: compiled.policy, candidates: compiled.models, unavailable };
+}
+
+function noCandidate(error: unknown): undefined {
+  if (error instanceof NoCandidateError) return undefined;
+  throw error;
+}
+
+function pickOf(compiled: CompiledRouter, decision: RouteDecision): LearnedPick {
+  const best = decision.top[0]!;
+  const skipped = decision.skipped.length > 0 ? `; skipped ${decision.skipped.map((s) => s.model).join(',')}` : '';
+  return {
+    deployment: compiled.candidates.get(decision.model)!,
+    reason: `learned ${compiled.router.kind} (${best.model} q=${num(best.quality)} cost=${num(best.cost)}; ${compiled.policyText}${skipped})`.replace(/[^\x20-\x7e]/g, '?'),
+  };
 }

@@ -1,8 +1,10 @@
 // A trained router: featurizer + head + the candidates' prices. Trains, saves to and loads from
 // the artifact format, and routes one query (featurize -> predict -> decide).
-import { ArtifactError, decodeArtifact, encodeArtifact, tensor, type Artifact, type ModelPrice } from './artifact.js';
+import { ArtifactError, decodeArtifact, encodeArtifact, type Artifact, type ModelPrice } from './artifact.js';
 import { DataError, scoredModels, type RoutingExample } from './dataset.js';
-import { defaultHashedParams, HashedFeaturizer, type HashedFeaturizerParams } from './featurizer.js';
+import { defaultHashedParams, HashedFeaturizer, type Featurizer, type HashedFeaturizerParams, type SyncFeaturizer } from './featurizer.js';
+import { featurizerOf } from './featurizers/choice.js';
+import { embedAhead } from './featurizers/embedded.js';
 import type { RouterHead, TrainingSet } from './heads/head.js';
 import { EloHead } from './heads/elo.js';
 import { KnnHead } from './heads/knn.js';
@@ -10,7 +12,7 @@ import { LinearHead } from './heads/linear.js';
 import { NeuralHead } from './heads/neural.js';
 import { RulesHead } from './heads/rules.js';
 import { decide, type CandidateEstimate, type DecisionPolicy, type RouteDecision } from './policy.js';
-import { packRows } from './sparse.js';
+import { packRows, type SparseVector } from './sparse.js';
 
 interface HeadKind {
   train(set: TrainingSet, params: Record<string, unknown>, seed: number): RouterHead;
@@ -29,6 +31,8 @@ export const headKinds: Record<string, HeadKind> = {
 export interface TrainOptions {
   kind: string;
   featurizer?: Partial<HashedFeaturizerParams>;
+  /** A featurizer that is not fitted on the data (onnx, http: see embedAhead); default: fit a hashed one. */
+  fixedFeaturizer?: SyncFeaturizer;
   head?: Record<string, unknown>;
   seed?: number;
   /** Recorded in the artifact: how many folds the hyperparameters were validated with (0 = none). */
@@ -47,12 +51,12 @@ export class LearnedRouter {
   readonly kind: string;
   readonly models: readonly string[];
   readonly prices: Readonly<Record<string, ModelPrice>>;
-  readonly featurizer: HashedFeaturizer;
+  readonly featurizer: Featurizer;
   readonly head: RouterHead;
   readonly training: { n: number; seed: number; folds: number };
   private readonly scratch: Float64Array;
 
-  constructor(featurizer: HashedFeaturizer, head: RouterHead, models: readonly string[], prices: Record<string, ModelPrice>, training: { n: number; seed: number; folds: number }) {
+  constructor(featurizer: Featurizer, head: RouterHead, models: readonly string[], prices: Record<string, ModelPrice>, training: { n: number; seed: number; folds: number }) {
     this.kind = head.kind;
     this.featurizer = featurizer;
     this.head = head;
@@ -67,13 +71,11 @@ export class LearnedRouter {
     if (kind === undefined) throw new DataError(`--kind: got "${options.kind}"; expected one of ${Object.keys(headKinds).join(', ')}`);
     if (examples.length === 0) throw new DataError('training data is empty');
     const models = scoredModels(examples, prices);
-    const featurizer = HashedFeaturizer.fit(
-      examples.map((e) => e.query),
-      { ...defaultHashedParams, ...options.featurizer },
-    );
+    const featurizer = options.fixedFeaturizer ?? HashedFeaturizer.fit(examples.map((e) => e.query), { ...defaultHashedParams, ...options.featurizer });
     const set = trainingSet(examples, models, featurizer);
     const seed = options.seed ?? 1;
-    const head = kind.train(set, options.head ?? {}, seed);
+    const dense = featurizer.type === 'hashed' ? {} : denseHeadDefaults[options.kind];
+    const head = kind.train(set, { ...dense, ...options.head }, seed);
     const used: Record<string, ModelPrice> = {};
     for (const m of models) used[m] = prices[m]!;
     return new LearnedRouter(featurizer, head, models, used, { n: examples.length, seed, folds: options.folds ?? 0 });
@@ -84,14 +86,7 @@ export class LearnedRouter {
     const { header } = artifact;
     const kind = headKinds[header.kind];
     if (kind === undefined) throw new ArtifactError(`router artifact kind "${header.kind}" is not supported by this build (supported: ${Object.keys(headKinds).join(', ')})`);
-    if (header.featurizer.type !== 'hashed') throw new ArtifactError(`router artifact featurizer "${header.featurizer.type}" is not supported by this build (supported: hashed)`);
-    const params = header.featurizer.params as unknown as HashedFeaturizerParams;
-    let featurizer: HashedFeaturizer;
-    try {
-      featurizer = new HashedFeaturizer(params, tensor(artifact, 'featurizer.idf', Float32Array, [params.dim]));
-    } catch (error) {
-      throw new ArtifactError(`router artifact featurizer: ${(error as Error).message}`);
-    }
+    const featurizer = featurizerOf(artifact);
     for (const m of header.models) if (header.prices[m] === undefined) throw new ArtifactError(`router artifact has no price for the model "${m}"`);
     const router = new LearnedRouter(featurizer, kind.load(artifact), header.models, header.prices, header.training);
     return { router, digest: artifact.digest };
@@ -101,21 +96,32 @@ export class LearnedRouter {
     return encodeArtifact(
       {
         kind: this.kind,
-        featurizer: { type: this.featurizer.type, params: { ...this.featurizer.params } },
+        featurizer: this.featurizer.record(),
         models: [...this.models],
         prices: { ...this.prices },
         head: { params: this.head.params() },
         training: this.training,
       },
-      [{ name: 'featurizer.idf', shape: [this.featurizer.dim], data: this.featurizer.idf }, ...this.head.tensors()],
+      [...(this.featurizer.sync ? this.featurizer.tensors() : []), ...this.head.tensors()],
     );
   }
 
   /** Predicted quality per model, in `models` order (a fresh array). */
   predict(query: string): Float64Array {
     const out = new Float64Array(this.models.length);
-    this.head.predict(this.featurizer.featurize(query), out, query);
+    this.head.predict(this.syncFeaturizer().featurize(query), out, query);
     return out;
+  }
+
+  /** The same router reading features embedded ahead for `queries` (eval of an onnx or http router). */
+  async embeddedFor(queries: readonly string[]): Promise<LearnedRouter> {
+    if (this.featurizer.sync) return this;
+    return new LearnedRouter(await embedAhead(this.featurizer, queries), this.head, this.models, { ...this.prices }, this.training);
+  }
+
+  private syncFeaturizer(): SyncFeaturizer {
+    if (!this.featurizer.sync) throw new Error(`the ${this.featurizer.type} featurizer is asynchronous: use routeAsync`);
+    return this.featurizer;
   }
 
   /** List price of a model: input + output USD per million tokens. */
@@ -124,8 +130,19 @@ export class LearnedRouter {
     return p === undefined ? Infinity : p.input + p.output;
   }
 
+  /** Synchronous: hashed featurizer only (the gateway's fast path). */
   route(query: string, options: RouteOptions = {}): RouteDecision {
-    this.head.predict(this.featurizer.featurize(query), this.scratch, query);
+    return this.decideFor(this.syncFeaturizer().featurize(query), query, options);
+  }
+
+  /** Any featurizer; the onnx and http ones embed the query first. */
+  async routeAsync(query: string, options: RouteOptions = {}): Promise<RouteDecision> {
+    const f = this.featurizer;
+    return this.decideFor(f.sync ? f.featurize(query) : await f.featurize(query), query, options);
+  }
+
+  private decideFor(x: SparseVector, query: string, options: RouteOptions): RouteDecision {
+    this.head.predict(x, this.scratch, query);
     const allowed = options.candidates === undefined ? null : new Set(options.candidates);
     const estimates: CandidateEstimate[] = [];
     this.models.forEach((model, k) => {
@@ -138,7 +155,10 @@ export class LearnedRouter {
 /** Default willingness to pay: one full unit of quality is worth $10 per million tokens. */
 export const defaultLambda = 10;
 
-export function trainingSet(examples: readonly RoutingExample[], models: readonly string[], featurizer: HashedFeaturizer): TrainingSet {
+/** Head parameters that suit dense embeddings: kNN matches every dimension, not the strongest few. */
+const denseHeadDefaults: Record<string, Record<string, unknown>> = { knn: { maxQueryTerms: 0 } };
+
+export function trainingSet(examples: readonly RoutingExample[], models: readonly string[], featurizer: SyncFeaturizer): TrainingSet {
   const m = models.length;
   const targets = new Float32Array(examples.length * m).fill(NaN);
   examples.forEach((e, r) => {

@@ -99,6 +99,11 @@ export class OnnxFeaturizer implements AsyncFeaturizer {
     return rows;
   }
 
+  /** The token ids the model reads for `text`. */
+  async tokenIds(text: string): Promise<number[]> {
+    return this.tokenize((await this.load()).tokenizer, text);
+  }
+
   /** Token ids of `text`, [CLS] ... [SEP], truncated to maxTokens as the tokenizers library does. */
   private tokenize(tokenizer: Tokenizer, text: string): number[] {
     const max = this.params.maxTokens;

@@ -129,7 +129,8 @@ export class KnnHead implements RouterHead {
       let den = this.p.prior;
       for (let s = 0; s < filled; s++) {
         const y = this.targets[topDoc[s]! * m + c]!;
-        if (Number.isNaN(y)) continue;
+        // Dense embeddings can point away from a neighbour: that is no evidence for its scores.
+        if (Number.isNaN(y) || topSim[s]! <= 0) continue;
         const w = this.p.power === 1 ? topSim[s]! : Math.pow(topSim[s]!, this.p.power);
         num += w * y;
         den += w;
