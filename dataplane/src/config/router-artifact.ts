@@ -98,7 +98,7 @@ function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): Compile
   }
   let loaded: ReturnType<typeof LearnedRouter.load>;
   try {
-    loaded = LearnedRouter.load(split.artifact);
+    loaded = LearnedRouter.load(split.artifact, split.digest);
   } catch (error) {
     throw new RouterArtifactError(`${where}: ${(error as Error).message}`);
   }
@@ -112,7 +112,7 @@ function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): Compile
   return {
     router: loaded.router,
     digest: loaded.digest,
-    sourceDigest: 'uri' in spec.artifact ? spec.artifact.sha256 : createHash('sha256').update(stored).digest('hex'),
+    sourceDigest: 'uri' in spec.artifact ? spec.artifact.sha256 : split.signature ? createHash('sha256').update(stored).digest('hex') : split.digest,
     policy,
     policyText: policy.rule === 'threshold' ? `threshold=${policy.quality}` : `lambda=${policy.lambda}`,
     candidates,

@@ -99,7 +99,8 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function decodeArtifact(bytes: Uint8Array): Artifact {
+/** `digest`: the sha256 of `bytes` when the caller has it already (saves a pass over a large artifact). */
+export function decodeArtifact(bytes: Uint8Array, digest?: string): Artifact {
   if (bytes.length < PREFIX_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== ARTIFACT_MAGIC) {
     throw new ArtifactError(`not a Switchboard router artifact: expected the magic bytes "${ARTIFACT_MAGIC}" at the start of the file`);
   }
@@ -127,7 +128,7 @@ export function decodeArtifact(bytes: Uint8Array): Artifact {
     const data = entry.dtype === 'int32' ? new Int32Array(aligned.buffer, entry.offset, count) : new Float32Array(aligned.buffer, entry.offset, count);
     tensors.set(entry.name, { name: entry.name, shape: entry.shape, data });
   }
-  return { header, tensors, digest: sha256(bytes), bytes: bytes.length };
+  return { header, tensors, digest: digest ?? sha256(bytes), bytes: bytes.length };
 }
 
 function checkHeader(h: ArtifactHeader): void {

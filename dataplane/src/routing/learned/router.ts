@@ -81,8 +81,8 @@ export class LearnedRouter {
     return new LearnedRouter(featurizer, head, models, used, { n: examples.length, seed, folds: options.folds ?? 0 });
   }
 
-  static load(bytes: Uint8Array): { router: LearnedRouter; digest: string } {
-    const artifact = decodeArtifact(bytes);
+  static load(bytes: Uint8Array, digest?: string): { router: LearnedRouter; digest: string } {
+    const artifact = decodeArtifact(bytes, digest);
     const { header } = artifact;
     const kind = headKinds[header.kind];
     if (kind === undefined) throw new ArtifactError(`router artifact kind "${header.kind}" is not supported by this build (supported: ${Object.keys(headKinds).join(', ')})`);
