@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { customResourceDefinition, listMap, listSet, withRules, type CrdDefinition } from './crd.js';
 import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './group.js';
-import { BalancingStrategy, ClientAdmission, ClientKey, Cooldown, Deployment, Duration, Model, PriorityLevel, Retries, RuntimeShedding, Server, Timeouts, durationMs } from './runtime-config.js';
+import { BalancingStrategy, ClientAdmission, ClientKey, Cooldown, Deployment, Duration, Model, PriorityLevel, Retries, RuntimeShedding, RuntimeTracing, Server, Timeouts, durationMs } from './runtime-config.js';
 
 /** A model alias or deployment name (bounded so CEL comparisons have a known cost). */
 const Name = z
@@ -198,11 +198,14 @@ export const Telemetry = z
   .strictObject({
     tracing: z
       .strictObject({
-        endpoint: HttpUrl.describe('OTLP/HTTP endpoint of the trace collector, e.g. http://otel-collector:4318.'),
-        samplingRatio: z.number().min(0).max(1).default(0.05).describe('Share of requests traced (parent-based), 0 to 1.'),
+        endpoint: HttpUrl.describe('OTLP/HTTP endpoint of the trace collector, e.g. http://otel-collector:4318 (spans go to its /v1/traces).'),
+        protocol: RuntimeTracing.shape.protocol,
+        sampleRatio: z.number().min(0).max(1).default(0.05).describe('Share of new traces recorded, 0 to 1; parent-based: a request with a traceparent follows its parent.'),
+        recordContent: RuntimeTracing.shape.recordContent,
+        serviceName: RuntimeTracing.shape.serviceName,
       })
       .optional()
-      .describe('OpenTelemetry tracing; off when omitted.'),
+      .describe('OpenTelemetry tracing of the data plane (W3C trace context and baggage propagated upstream); off when omitted.'),
     metrics: z
       .strictObject({ enabled: z.boolean().default(true).describe('Serve Prometheus metrics (switchboard_*) on /metrics.') })
       .default({ enabled: true })

@@ -313,6 +313,34 @@ function checkAliasRouters(routers: readonly z.output<typeof AliasRouter>[], ali
   });
 }
 
+export const RuntimeTracing = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+      .optional()
+      .describe(
+        'OTLP/HTTP endpoint of the trace collector, e.g. http://otel-collector:4318 (spans go to its /v1/traces). Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. Read at start.',
+      ),
+    protocol: z.enum(['http/protobuf', 'http/json']).optional().describe('OTLP encoding. Unset: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf. Read at start.'),
+    sampleRatio: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Share of new traces recorded, 0 to 1; parent-based: a request whose traceparent is sampled (or not) follows its parent. Unset: OTEL_TRACES_SAMPLER_ARG, else 1. Applies on reload.'),
+    recordContent: z
+      .array(z.string().min(1).max(253))
+      .max(64)
+      .default([])
+      .describe('Model aliases whose prompt and completion text is recorded on upstream spans (gen_ai.input.messages, gen_ai.output.messages); "*" for every alias. Empty (the default): never recorded.'),
+    serviceName: z.string().min(1).max(255).optional().describe('service.name of the spans. Unset: OTEL_SERVICE_NAME, else "switchboard".'),
+  })
+  .describe('OpenTelemetry tracing (W3C trace context and baggage propagated to upstreams); off when omitted, unless OTEL_EXPORTER_OTLP_ENDPOINT is set.');
+
+export const RuntimeTelemetry = z.strictObject({ tracing: RuntimeTracing.optional() }).describe('Traces.');
+
 export const RuntimeConfig = z
   .strictObject({
     models: z.array(Model).min(1).describe('Model aliases served by the gateway.'),
@@ -325,6 +353,7 @@ export const RuntimeConfig = z
     server: Server.default({ maxBodyBytes: 4 * 1024 * 1024 }),
     shedding: RuntimeShedding.optional(),
     shutdown: RuntimeShutdown.default({ drainDelay: '5s', maxStreamDuration: '300s', heartbeat: '15s' }),
+    telemetry: RuntimeTelemetry.optional(),
   })
   .superRefine((config, ctx) => {
     const aliases = new Set<string>();
@@ -385,6 +414,12 @@ export const RuntimeConfig = z
       });
     });
     checkAliasRouters(config.routers ?? [], aliases, ctx);
+    const routerAliases = new Set((config.routers ?? []).map((r) => r.name));
+    config.telemetry?.tracing?.recordContent.forEach((alias, k) => {
+      if (alias !== '*' && !aliases.has(alias) && !routerAliases.has(alias)) {
+        ctx.addIssue({ code: 'custom', path: ['telemetry', 'tracing', 'recordContent', k], message: 'a model alias served by this gateway, or "*" for every alias' });
+      }
+    });
   })
   .describe('Runtime configuration of the Switchboard data plane.');
 
@@ -401,6 +436,7 @@ export type AliasRoutingModel = z.output<typeof AliasRoutingModel>;
 export type ProviderKind = z.output<typeof ProviderKind>;
 export type BalancingStrategy = z.output<typeof BalancingStrategy>;
 export type ClientKey = z.output<typeof ClientKey>;
+export type RuntimeTracing = z.output<typeof RuntimeTracing>;
 export type RuntimeShedding = z.output<typeof RuntimeShedding>;
 export type PriorityLevel = z.output<typeof PriorityLevel>;
 

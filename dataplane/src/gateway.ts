@@ -11,6 +11,7 @@ import { closeAgents } from './pipeline/upstream.js';
 import { HealthRegistry } from './routing/health.js';
 import { circuitStates } from './telemetry/circuits.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
+import { startTracing, type RequestTracer } from './telemetry/tracing.js';
 
 export interface GatewayOptions {
   /** File source: a YAML or JSON runtime config. Exactly one of configPath and configMap. */
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   host?: string;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /** A tracer to use instead of the one the config asks for (tests export to memory). */
+  tracer?: RequestTracer;
 }
 
 export interface RunningGateway {
@@ -62,12 +65,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       metrics.reloads.inc({ result });
       if (result === 'rejected') log.error({ configHash: state.hash, error }, 'config update rejected; keeping the last good config');
       else if (result === 'applied') {
+        void enableTracing();
         health.retain(new Set([...state.models.values()].flatMap((m) => m.deployments.map((d) => d.name))));
         log.info({ configHash: state.hash }, 'config applied');
       }
     },
   };
   const env = options.env ?? process.env;
+  // Tracing starts with the first config that asks for it (or OTEL_* env); the SDK loads only then.
+  let tracer: RequestTracer | undefined = options.tracer;
+  let tracing: Promise<void> | undefined = options.tracer && Promise.resolve();
+  const enableTracing = (): Promise<void> => {
+    if (tracing !== undefined || config === undefined) return tracing ?? Promise.resolve();
+    const live = { current: () => config.current().config.telemetry?.tracing };
+    tracing = startTracing(live.current(), env, live).then(
+      (started) => {
+        tracer = started;
+        if (started) log.info('tracing on');
+        else tracing = undefined;
+      },
+      (error: unknown) => {
+        log.error({ error: (error as Error).message }, 'tracing could not start; serving without it');
+      },
+    );
+    return tracing;
+  };
   let config: ConfigSource;
   if (options.configMap) {
     // Loaded on demand: the Kubernetes client is only needed by the Kubernetes source.
@@ -78,6 +100,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   } else {
     throw new Error('startGateway: pass configPath or configMap');
   }
+  await enableTracing();
   let accepting = true;
   const streams = new StreamRegistry();
   metrics.countStreams(() => streams.size);
@@ -99,7 +122,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       api.closeAllConnections();
     },
   });
-  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now, streams, closing: () => lifecycle.closing, admission: admissionFor(metrics, Date.now) });
+  const api = createApiServer({ config, metrics, log, health, random: Math.random, now: Date.now, streams, closing: () => lifecycle.closing, admission: admissionFor(metrics, Date.now), tracer: () => tracer });
   const admin = createAdminServer({ config, metrics, ready: () => accepting && !lifecycle.shuttingDown });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(api, options.port, host);
@@ -121,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clearTimeout(timer);
       await new Promise<void>((resolve) => admin.close(() => resolve()));
       await closeAgents();
+      await tracer?.shutdown();
     },
     async shutdown() {
       if (lifecycle.shuttingDown) {
@@ -136,6 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       admin.closeAllConnections();
       await adminClosed;
       await closeAgents();
+      await tracer?.shutdown();
       log.info('shutdown: done');
     },
   };

@@ -15,6 +15,7 @@ import { tokensToReserve } from '../admission/token-budget.js';
 import type { ClientPrincipal, RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
 import type { GatewayMetrics } from '../telemetry/metrics.js';
+import type { RequestTrace, RequestTracer } from '../telemetry/tracing.js';
 import { ExchangeMetrics } from '../telemetry/exchange-metrics.js';
 import { refusalRoute } from '../telemetry/route-class.js';
 import { readBody } from './body.js';
@@ -34,6 +35,8 @@ export interface ApiServerDeps extends DispatchDeps {
   log: Logger;
   /** True once the listener is closed: responses carry `Connection: close`. */
   closing?: () => boolean;
+  /** The request tracer while tracing is on. */
+  tracer?: () => RequestTracer | undefined;
   /** The admission gate for this config (undefined: none). */
   admission?: (state: RuntimeState) => AdmissionGate | undefined;
 }
@@ -85,11 +88,11 @@ function refuse(refusal: Refusal, priority: Priority, metrics: GatewayMetrics): 
 }
 
 /** Authentication, then admission: a refusal is answered before the body is read. */
-async function handleOperation(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps): Promise<ExchangeResult> {
+async function handleOperation(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps, trace: RequestTrace | undefined): Promise<ExchangeResult> {
   const state = deps.config.current();
   const principal = authenticate(state.auth, req.headers);
   const gate = deps.admission?.(state);
-  if (!gate) return handleAdmitted(op, req, res, requestId, deps, state, principal, undefined);
+  if (!gate) return handleAdmitted(op, req, res, requestId, deps, state, principal, undefined, trace);
   const priority = effectivePriority(entitlementOf(principal, gate.settings.clients), requestedPriority(req.headers['x-switchboard-priority']));
   const pending = gate.enter(principal?.name, priority);
   const concurrency = gate.concurrency;
@@ -102,7 +105,7 @@ async function handleOperation(op: Operation, req: IncomingMessage, res: ServerR
   if (!decision.admitted) refuse(decision, priority, deps.metrics);
   let result: ExchangeResult | undefined;
   try {
-    result = await handleAdmitted(op, req, res, requestId, deps, state, principal, { gate, priority, ticket: decision.ticket });
+    result = await handleAdmitted(op, req, res, requestId, deps, state, principal, { gate, priority, ticket: decision.ticket }, trace);
     return result;
   } finally {
     const usedTokens = result?.inputTokens === undefined && result?.outputTokens === undefined ? undefined : (result.inputTokens ?? 0) + (result.outputTokens ?? 0);
@@ -125,6 +128,7 @@ async function handleAdmitted(
   state: RuntimeState,
   principal: ClientPrincipal | undefined,
   admitted: Admitted | undefined,
+  trace: RequestTrace | undefined,
 ): Promise<ExchangeResult> {
   const raw = await readBody(req, state.maxBodyBytes);
   const body = parseRequest(op, raw);
@@ -163,6 +167,7 @@ async function handleAdmitted(
     res,
     signal: controller.signal,
     deadline,
+    trace,
   };
   try {
     return await dispatch(exchange, deps);
@@ -194,11 +199,13 @@ export function createApiServer(deps: ApiServerDeps): Server {
       return;
     }
     metrics.inFlight.inc();
-    handleOperation(op, req, res, requestId, deps)
+    const trace = deps.tracer?.()?.start({ headers: req.headers, method: 'POST', path, requestId, op });
+    handleOperation(op, req, res, requestId, deps, trace)
       .catch((error: unknown): ExchangeResult => {
         const gatewayError =
           error instanceof GatewayError ? error : new GatewayError(500, 'api_error', 'Internal gateway error.', null, 'internal_error');
-        if (!(error instanceof GatewayError)) log.error({ err: error, requestId }, 'unexpected error');
+        if (!(error instanceof GatewayError)) log.error({ err: error, requestId, ...trace?.logFields() }, 'unexpected error');
+        if (gatewayError.code === 'gateway_overloaded') trace?.route({ startedAt: started, endedAt: performance.now(), alias: '', strategy: 'admission', kind: 'shed', reason: gatewayError.message });
         sendError(res, gatewayError, wire, requestId);
         return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: refusalRoute(gatewayError.code) };
       })
@@ -209,9 +216,11 @@ export function createApiServer(deps: ApiServerDeps): Server {
         metrics.duration.observe({ model, operation: op }, seconds);
         exchangeMetrics.record(op, result, started);
         for (const shadow of result.aliasDecision?.shadows ?? []) metrics.shadowDecisions.inc({ router: shadow.model, agree: String(shadow.agree) });
+        trace?.end(result);
         log.info(
           {
             requestId,
+            ...trace?.logFields(),
             op,
             status: result.status,
             model: result.alias,

@@ -207,8 +207,10 @@ class MockProvider {
       fault: null,
       status: null,
     };
-    const traceparent = single(headers.traceparent);
-    if (traceparent !== undefined) record.headers.traceparent = traceparent;
+    for (const name of ['traceparent', 'tracestate', 'baggage'] as const) {
+      const value = single(headers[name]);
+      if (value !== undefined) record.headers[name] = value;
+    }
     const requestId = single(headers['x-request-id']);
     if (requestId !== undefined) record.headers['x-request-id'] = requestId;
     this.log.record(record);

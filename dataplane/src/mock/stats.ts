@@ -12,8 +12,8 @@ export interface MockRequestRecord {
   stream: boolean;
   /** First 8 hex characters of sha256(key presented), or null without a key. */
   credential: string | null;
-  /** traceparent and x-request-id as received, when present. */
-  headers: { traceparent?: string; 'x-request-id'?: string };
+  /** Trace context (traceparent, tracestate, baggage) and x-request-id as received, when present. */
+  headers: { traceparent?: string; tracestate?: string; baggage?: string; 'x-request-id'?: string };
   /** The fault applied (x-mock-fault syntax), or null. */
   fault: string | null;
   /** Status sent; null while pending, or when the request hung or was reset before headers. */

@@ -16,6 +16,7 @@ import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { routeClass } from '../telemetry/route-class.js';
 import { agentFor, sendUpstream } from './upstream.js';
+import { traceCooldown, tracePick, upstreamSpanStart } from '../telemetry/tracing-points.js';
 
 export interface DispatchDeps {
   health: HealthRegistry;
@@ -128,6 +129,8 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
   const { state } = ex;
   const upstream = target.provider.prepare(call.op, call.body, target.config, target.apiKey);
   upstream.headers['x-request-id'] = ex.requestId;
+  const span = ex.trace?.upstream(upstreamSpanStart(ex, target, call.op, upstream.url));
+  span?.inject(upstream.headers);
   const outcome = await sendUpstream(upstream, {
     dispatcher: agentFor(state.timeouts.connectMs),
     firstByteMs: state.timeouts.firstByteMs,
@@ -135,6 +138,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     signal: ex.signal,
   });
   if (outcome.kind === 'failure') {
+    span?.end({ status: outcome.status, error: outcome.reason });
     if (outcome.reason === 'aborted') return { kind: 'aborted' };
     if (!outcome.retryable && outcome.status !== undefined) {
       // The upstream judged the request itself: give the client that answer.
@@ -150,16 +154,23 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     try {
       text = await outcome.body.text();
     } catch (error) {
-      return { kind: 'failed', reason: `body ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
+      const reason = `body ${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+      span?.end({ status: outcome.status, error: reason });
+      return { kind: 'failed', reason };
     }
     const usage = relayJson(ex.res, text, wire, call.translator, target.config.model, headers());
+    span?.end({ status: outcome.status, body: text, inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens });
     return { kind: 'served', status: 200, usage, completed: true, ttfbMs: outcome.ttfbMs };
   }
   const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head = await firstChunk(iterator);
-  if (!head.ok) return { kind: 'failed', reason: head.reason };
+  if (!head.ok) {
+    span?.end({ status: outcome.status, error: head.reason });
+    return { kind: 'failed', reason: head.reason };
+  }
+  span?.firstChunk(head.chunk);
   const firstChunkAt = performance.now();
-  const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), iterator, headers(), {
+  const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), span ? span.observe(iterator) : iterator, headers(), {
     upstreamWire: wire,
     clientWire: ex.clientWire,
     translator: call.translator,
@@ -170,6 +181,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     streams: deps.streams,
     cancel: () => outcome.body.destroy(),
   });
+  span?.end({ status: outcome.status, inputTokens: relayed.usage?.inputTokens, outputTokens: relayed.usage?.outputTokens, cut: !relayed.completed });
   return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed, ttfbMs: outcome.ttfbMs, firstChunkAt };
 }
 
@@ -194,11 +206,12 @@ async function dispatchAlias(ex: Exchange, alias: string, deps: DispatchDeps, de
     const tried = new Set<string>();
     for (let attempt = 0; attempt < state.retries.maxAttempts; attempt++) {
       if (ex.signal.aborted) return giveUp(ex, failures, skips, tries, attempts, deps.now());
+      const pickStarted = ex.trace ? performance.now() : 0;
       const all = eligibleCandidates(group, ex, deps, skips);
       if (all.length === 0) break;
       const fresh = all.filter((c) => !tried.has(c.target.name));
       // An alias with a learned router: its first try goes where the router decides.
-      let learned = attempt === 0 && group.router ? learnedPickAny(group.router, ex.body, new Set(all.map((c) => c.target.name))) : undefined;
+      let learned = attempt === 0 && group.router ? learnedPickAny(group.router, ex.body, new Set(all.map((c) => c.target.name)), ex.trace?.recording) : undefined;
       if (learned instanceof Promise) learned = await learned; // an embedding featurizer (onnx, http)
       const picked = learned && all.find((c) => c.target.name === learned.deployment);
       const { target, health } = picked ?? choose(group.strategy, fresh.length > 0 ? fresh : all, deps.random);
@@ -209,6 +222,9 @@ async function dispatchAlias(ex: Exchange, alias: string, deps: DispatchDeps, de
       const route = routeClass({ fallback: chainIndex > 0, retry: failures.length > 0, learned: picked !== undefined });
       const reason = (): string =>
         withAliasReason(decision, picked && chainIndex === 0 ? learned!.reason : routeReason(group.strategy, failures, chainIndex > 0 ? first.name : undefined) + (picked ? `; ${learned!.reason}` : ''));
+      if (ex.trace) {
+        tracePick(ex.trace, { startedAt: pickStarted, group, target, attempt: attempts, fallback: chainIndex > 0, firstInAlias: attempt === 0, lastFailure: failures.at(-1), learned: picked && learned, reason: reason() });
+      }
       health.inFlight++;
       health.window.add(deps.now(), 1, ex.estimatedPromptTokens);
       let result: TryResult;
@@ -286,6 +302,7 @@ function giveUp(ex: Exchange, failures: Failure[], skips: Skips, tries: RoutedTr
       ? new GatewayError(429, 'rate_limit_error', `Every deployment of model '${ex.model}' is at its rate limit.`, null, 'rate_limit_exceeded', retryAfter)
       : new GatewayError(503, 'overloaded_error', `Every deployment of model '${ex.model}' is cooling down.`, null, 'no_healthy_deployment', retryAfter);
   }
+  if (ex.trace && error.code === 'no_healthy_deployment') traceCooldown(ex.trace, ex.model, ex.state.models.get(ex.model)?.strategy ?? '', error.message);
   if (!ex.res.headersSent && !ex.res.destroyed) {
     const headers: ResponseHeaders = { 'x-request-id': ex.requestId };
     if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);

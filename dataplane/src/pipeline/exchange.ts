@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RuntimeState, ClientPrincipal, DeploymentTarget } from '../config/runtime-state.js';
 import type { JsonObject, Operation, Wire } from '../providers/types.js';
+import type { RequestTrace } from '../telemetry/tracing.js';
 import type { AliasDecision } from '../routing/rollout/alias-router.js';
 import type { RouteClass } from '../telemetry/route-class.js';
 
@@ -26,6 +27,8 @@ export interface Exchange {
   /** Aborted when the client goes away or the total deadline passes. */
   readonly signal: AbortSignal;
   readonly deadline: number;
+  /** This request's spans; undefined when tracing is off. */
+  readonly trace?: RequestTrace;
 }
 
 /** One routing decision: the deployment a try went to and why, and how the try failed. */

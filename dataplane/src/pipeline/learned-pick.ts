@@ -3,7 +3,9 @@
 // eligible (cooling down, over a limit, context too small) are passed to decide() as unavailable.
 import type { CompiledRouter } from '../config/router-artifact.js';
 import type { JsonObject } from '../providers/types.js';
-import { FeaturizerError, NoCandidateError, type RouteDecision, type RouteOptions } from '../routing/learned/index.js';
+import { FeaturizerError, NoCandidateError, type RouteDecision } from '../routing/learned/index.js';
+import type { DecisionTiming, RouteOptions } from '../routing/learned/router.js';
+import type { LearnedDecision } from '../telemetry/tracing.js';
 
 /** Text of a content field: a string, or the text parts of an array of blocks. */
 function contentText(content: unknown): string {
@@ -36,6 +38,8 @@ export interface LearnedPick {
   deployment: string;
   /** For x-switchboard-route-reason: ASCII, short, never prompt text. */
   reason: string;
+  /** The decision in full, for the route span (only when asked for: `traced`). */
+  decision?: LearnedDecision;
 }
 
 /** Rounds for the header: up to 2 decimals, no trailing zeros. */
@@ -47,9 +51,10 @@ function num(x: number): string {
  * The router's pick among `eligible` deployments; undefined when none of its candidates is
  * eligible (the balancer picks as without a router).
  */
-export function learnedPick(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>): LearnedPick | undefined {
+export function learnedPick(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>, traced = false): LearnedPick | undefined {
+  const { options, timing } = routeOptions(compiled, eligible, traced);
   try {
-    return pickOf(compiled, compiled.router.route(routingText(body), routeOptions(compiled, eligible)));
+    return pickOf(compiled, compiled.router.route(routingText(body), options), timing);
   } catch (error) {
     return noCandidate(error);
   }
@@ -60,18 +65,20 @@ export function learnedPick(compiled: CompiledRouter, body: JsonObject, eligible
  * featurizer (onnx, http). When embedding fails (a service down), the balancer picks: the
  * feature degrades, not the traffic.
  */
-export function learnedPickAny(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>): LearnedPick | undefined | Promise<LearnedPick | undefined> {
-  if (compiled.router.featurizer.sync) return learnedPick(compiled, body, eligible);
-  return compiled.router.routeAsync(routingText(body), routeOptions(compiled, eligible)).then(
-    (decision) => pickOf(compiled, decision),
+export function learnedPickAny(compiled: CompiledRouter, body: JsonObject, eligible: ReadonlySet<string>, traced = false): LearnedPick | undefined | Promise<LearnedPick | undefined> {
+  if (compiled.router.featurizer.sync) return learnedPick(compiled, body, eligible, traced);
+  const { options, timing } = routeOptions(compiled, eligible, traced);
+  return compiled.router.routeAsync(routingText(body), options).then(
+    (decision) => pickOf(compiled, decision, timing),
     (error: unknown) => (error instanceof FeaturizerError ? undefined : noCandidate(error)),
   );
 }
 
-function routeOptions(compiled: CompiledRouter, eligible: ReadonlySet<string>): RouteOptions {
+function routeOptions(compiled: CompiledRouter, eligible: ReadonlySet<string>, traced: boolean): { options: RouteOptions; timing: DecisionTiming | undefined } {
   const unavailable = new Map<string, string>();
   for (const [model, deployment] of compiled.candidates) if (!eligible.has(deployment)) unavailable.set(model, 'ineligible');
-  return { policy: compiled.policy, candidates: compiled.models, unavailable };
+  const timing: DecisionTiming | undefined = traced ? { featurizeMs: 0, headMs: 0, policyMs: 0 } : undefined;
+  return { options: { policy: compiled.policy, candidates: compiled.models, unavailable, timing }, timing };
 }
 
 function noCandidate(error: unknown): undefined {
@@ -79,11 +86,22 @@ function noCandidate(error: unknown): undefined {
   throw error;
 }
 
-function pickOf(compiled: CompiledRouter, decision: RouteDecision): LearnedPick {
+function pickOf(compiled: CompiledRouter, decision: RouteDecision, timing: DecisionTiming | undefined): LearnedPick {
   const best = decision.top[0]!;
   const skipped = decision.skipped.length > 0 ? `; skipped ${decision.skipped.map((s) => s.model).join(',')}` : '';
   return {
     deployment: compiled.candidates.get(decision.model)!,
     reason: `learned ${compiled.router.kind} (${best.model} q=${num(best.quality)} cost=${num(best.cost)}; ${compiled.policyText}${skipped})`.replace(/[^\x20-\x7e]/g, '?'),
+    ...(timing && {
+      decision: {
+        kind: compiled.router.kind,
+        digest: compiled.digest,
+        policy: compiled.policyText,
+        chosen: decision.model,
+        candidates: decision.top.map((c) => ({ model: c.model, quality: c.quality, cost: c.cost })),
+        skipped: decision.skipped.map((s) => s.model),
+        timing,
+      },
+    }),
   };
 }

@@ -70,6 +70,8 @@ describe('desired data-plane workload', () => {
     expect(c.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } },
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
     ]);
     expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'admin' } });
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'admin' } });

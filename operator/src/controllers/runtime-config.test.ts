@@ -147,3 +147,20 @@ describe('renderRuntimeConfig', () => {
     expect(renderConfigText(spec({ ...full, workload: { replicas: 9 }, shutdown: { drainDelay: '1s', maxStreamDuration: '60s' } })).hash).toBe(base);
   });
 });
+
+describe('renderRuntimeConfig: telemetry.tracing', () => {
+  const base: GatewayConfigSpecInput = { models: [{ name: 'fast', deployments: [{ name: 'local', provider: 'openai-compatible', model: 'llama', baseUrl: 'http://vllm:8000/v1' }] }] };
+
+  it('renders the tracing section for the data plane, defaults included', () => {
+    const rendered = renderRuntimeConfig(spec({ ...base, telemetry: { tracing: { endpoint: 'http://otel-collector:4318', recordContent: ['fast'], serviceName: 'gw-a' } } }));
+    expect(rendered.telemetry).toEqual({ tracing: { endpoint: 'http://otel-collector:4318', sampleRatio: 0.05, recordContent: ['fast'], serviceName: 'gw-a' } });
+  });
+
+  it('leaves tracing out when the spec has none', () => {
+    expect(renderRuntimeConfig(spec(base)).telemetry).toBeUndefined();
+  });
+
+  it('rejects content recording for an alias the gateway does not serve, naming the field', () => {
+    expect(() => renderRuntimeConfig(spec({ ...base, telemetry: { tracing: { endpoint: 'http://c:4318', recordContent: ['nope'] } } }))).toThrow(/telemetry\.tracing\.recordContent\[0\]: got "nope"; expected a model alias served by this gateway/);
+  });
+});

@@ -40,8 +40,8 @@ function renderShedding(s: SpecShedding): NonNullable<RuntimeConfigInput['sheddi
 }
 
 /** Maps a GatewayConfig spec onto the runtime config schema and validates it. Credentials stay
- *  Secret key references; fields the data plane does not read yet (telemetry, audit, the
- *  routing model, the workload) are not part of the runtime config. */
+ *  Secret key references; fields the data plane does not read yet (metrics, audit, the
+ *  workload) are not part of the runtime config. */
 export function renderRuntimeConfig(spec: GatewayConfigSpec, router?: AliasRouterInput): RuntimeConfig {
   const input: RuntimeConfigInput = {
     models: spec.models.map((m) => ({
@@ -74,6 +74,7 @@ export function renderRuntimeConfig(spec: GatewayConfigSpec, router?: AliasRoute
     // spec.routing.routingModelRef, rendered by routing-model-render.ts.
     ...(router === undefined ? {} : { routers: [router] }),
     ...(spec.shedding === undefined ? {} : { shedding: renderShedding(spec.shedding) }),
+    ...(spec.telemetry.tracing === undefined ? {} : { telemetry: { tracing: spec.telemetry.tracing } }),
     // The Deployment's preStop sleep (drainDelay) already kept the pod serving while endpoints
     // dropped it, so the data plane stops accepting at SIGTERM; the deadline counts from SIGTERM.
     shutdown: { drainDelay: '0s', maxStreamDuration: spec.shutdown.maxStreamDuration },

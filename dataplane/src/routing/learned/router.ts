@@ -45,6 +45,15 @@ export interface RouteOptions {
   candidates?: readonly string[];
   /** Models to skip, with the reason (cooling down, over a limit, context too small). */
   unavailable?: ReadonlyMap<string, string>;
+  /** Filled with where the decision spent its time (for the route span); not measured without it. */
+  timing?: DecisionTiming;
+}
+
+/** Milliseconds spent featurizing the query, in the head's prediction and in the policy. */
+export interface DecisionTiming {
+  featurizeMs: number;
+  headMs: number;
+  policyMs: number;
 }
 
 export class LearnedRouter {
@@ -132,23 +141,37 @@ export class LearnedRouter {
 
   /** Synchronous: hashed featurizer only (the gateway's fast path). */
   route(query: string, options: RouteOptions = {}): RouteDecision {
-    return this.decideFor(this.syncFeaturizer().featurize(query), query, options);
+    const started = options.timing ? performance.now() : 0;
+    const x = this.syncFeaturizer().featurize(query);
+    if (options.timing) options.timing.featurizeMs = performance.now() - started;
+    return this.decideFor(x, query, options);
   }
 
   /** Any featurizer; the onnx and http ones embed the query first. */
   async routeAsync(query: string, options: RouteOptions = {}): Promise<RouteDecision> {
     const f = this.featurizer;
-    return this.decideFor(f.sync ? f.featurize(query) : await f.featurize(query), query, options);
+    if (f.sync) return this.route(query, options);
+    const started = options.timing ? performance.now() : 0;
+    const x = await f.featurize(query);
+    if (options.timing) options.timing.featurizeMs = performance.now() - started;
+    return this.decideFor(x, query, options);
   }
 
   private decideFor(x: SparseVector, query: string, options: RouteOptions): RouteDecision {
+    const started = options.timing ? performance.now() : 0;
     this.head.predict(x, this.scratch, query);
+    const predicted = options.timing ? performance.now() : 0;
     const allowed = options.candidates === undefined ? null : new Set(options.candidates);
     const estimates: CandidateEstimate[] = [];
     this.models.forEach((model, k) => {
       if (allowed === null || allowed.has(model)) estimates.push({ model, quality: this.scratch[k]!, cost: this.price(model) });
     });
-    return decide(estimates, options.policy ?? { rule: 'willingness-to-pay', lambda: defaultLambda }, options.unavailable);
+    const decision = decide(estimates, options.policy ?? { rule: 'willingness-to-pay', lambda: defaultLambda }, options.unavailable);
+    if (options.timing) {
+      options.timing.headMs = predicted - started;
+      options.timing.policyMs = performance.now() - predicted;
+    }
+    return decision;
   }
 }
 

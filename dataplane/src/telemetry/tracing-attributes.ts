@@ -1,0 +1,52 @@
+// Span attribute names. GenAI names follow the OpenTelemetry GenAI semantic conventions (still
+// incubating upstream, so copied here rather than imported from the incubating entry point);
+// switchboard.* names are ours. docs/observability.md lists them all.
+
+export const GEN_AI = {
+  operationName: 'gen_ai.operation.name',
+  providerName: 'gen_ai.provider.name',
+  requestModel: 'gen_ai.request.model',
+  requestMaxTokens: 'gen_ai.request.max_tokens',
+  requestStream: 'gen_ai.request.stream',
+  responseModel: 'gen_ai.response.model',
+  responseFinishReasons: 'gen_ai.response.finish_reasons',
+  responseTimeToFirstChunk: 'gen_ai.response.time_to_first_chunk',
+  usageInputTokens: 'gen_ai.usage.input_tokens',
+  usageOutputTokens: 'gen_ai.usage.output_tokens',
+  inputMessages: 'gen_ai.input.messages',
+  outputMessages: 'gen_ai.output.messages',
+} as const;
+
+export const SWITCHBOARD = {
+  requestId: 'switchboard.request_id',
+  model: 'switchboard.model',
+  deployment: 'switchboard.deployment',
+  attempt: 'switchboard.attempt',
+  attempts: 'switchboard.attempts',
+  previousFailure: 'switchboard.previous_failure',
+  routeStrategy: 'switchboard.route.strategy',
+  routeReasonClass: 'switchboard.route.reason_class',
+  routeReason: 'switchboard.route.reason',
+  routeDeployment: 'switchboard.route.deployment',
+  routeUpstreamModel: 'switchboard.route.upstream_model',
+  routerKind: 'switchboard.router.kind',
+  routerDigest: 'switchboard.router.digest',
+  routingModel: 'switchboard.routing_model.name',
+  routerPolicy: 'switchboard.router.policy',
+  routerChosen: 'switchboard.router.chosen_model',
+  candidateModels: 'switchboard.router.candidates',
+  candidateQuality: 'switchboard.router.candidates.quality',
+  candidateCost: 'switchboard.router.candidates.cost',
+  candidatesSkipped: 'switchboard.router.candidates.skipped',
+  decisionFeaturizeMs: 'switchboard.router.decision.featurize_ms',
+  decisionHeadMs: 'switchboard.router.decision.head_ms',
+  decisionPolicyMs: 'switchboard.router.decision.policy_ms',
+  decisionMs: 'switchboard.route.decision_ms',
+  virtualAlias: 'switchboard.route.virtual_alias',
+  virtualMode: 'switchboard.route.virtual_alias.mode',
+  shadowModels: 'switchboard.route.shadow.routing_models',
+  shadowPicks: 'switchboard.route.shadow.picks',
+  shadowAgree: 'switchboard.route.shadow.agree',
+  shadowDigests: 'switchboard.route.shadow.digests',
+  streamCut: 'switchboard.stream.cut',
+} as const;
