@@ -96,7 +96,6 @@ describe('switchboard metrics on the admin port', () => {
     const cost = usages.reduce((n, u) => n + usd(PRICES.chat.pricing, u), 0);
     expect(total(samples, 'switchboard_cost_usd_total', { model: 'chat', deployment: 'chat-a' })).toBeCloseTo(cost, 12);
     expect(total(samples, 'switchboard_request_duration_seconds_count', { model: 'chat', operation: 'chat' })).toBe(2);
-    expect(total(samples, 'switchboard_upstream_first_byte_seconds_count', { deployment: 'chat-a' })).toBe(2);
     // Not streamed: no time to first token.
     expect(total(samples, 'switchboard_time_to_first_token_seconds_count', { model: 'chat' })).toBe(0);
   });
@@ -207,7 +206,6 @@ describe('switchboard metrics on the admin port', () => {
       ['switchboard_cost_usd_total', 'counter'],
       ['switchboard_request_duration_seconds', 'histogram'],
       ['switchboard_time_to_first_token_seconds', 'histogram'],
-      ['switchboard_upstream_first_byte_seconds', 'histogram'],
       ['switchboard_circuit_breaker_open', 'gauge'],
     ]) {
       expect(text).toMatch(new RegExp(`^# TYPE ${name} ${type}$`, 'm'));

@@ -18,11 +18,14 @@ export interface AdmissionView {
 
 export class GatewayMetrics {
   readonly registry = new Registry();
+  /** Moves per-request sums kept off prom-client into the counters (see exchange-metrics.ts). */
+  private publish: () => void = () => {};
   readonly requests = new Counter({
     name: 'switchboard_requests_total',
     help: 'Requests answered, by model alias, deployment, operation, route class of the decision that ended the request, and HTTP status.',
     labelNames: ['model', 'deployment', 'operation', 'route', 'status'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   readonly duration = new Histogram({
     name: 'switchboard_request_duration_seconds',
@@ -38,24 +41,19 @@ export class GatewayMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly upstreamFirstByte = new Histogram({
-    name: 'switchboard_upstream_first_byte_seconds',
-    help: 'Time from sending the answering try upstream to its response headers, by deployment.',
-    labelNames: ['deployment'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
   readonly tokens = new Counter({
     name: 'switchboard_tokens_total',
     help: 'Tokens processed, by model alias and direction (input, output).',
     labelNames: ['model', 'direction'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   readonly cost = new Counter({
     name: 'switchboard_cost_usd_total',
     help: 'Cost in USD of answered requests, from the answering deployment\'s pricing and the upstream\'s token usage (unpriced deployments are not counted).',
     labelNames: ['model', 'deployment'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   readonly inFlight = new Gauge({
     name: 'switchboard_in_flight_requests',
@@ -83,18 +81,21 @@ export class GatewayMetrics {
     help: 'Routing decisions, by model alias, deployment and reason class: a try picked by rule, learned, retry or fallback; a deployment passed over (cooldown-skip, limit-skip); a request shed before routing (empty model and deployment).',
     labelNames: ['model', 'deployment', 'reason'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   readonly upstreamTries = new Counter({
     name: 'switchboard_upstream_tries_total',
     help: 'Tries sent upstream, by deployment (each is one routing decision that picked it).',
     labelNames: ['deployment'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   readonly upstreamFailures = new Counter({
     name: 'switchboard_upstream_failures_total',
     help: 'Failed upstream tries, by deployment and failure class (a stream cut after it reached the client included).',
     labelNames: ['deployment', 'reason'],
     registers: [this.registry],
+    collect: () => this.publish(),
   });
   /** Read at scrape time from the health registry (readCircuits): nothing on the request path. */
   private circuits: () => Iterable<CircuitState> = () => [];
@@ -162,6 +163,11 @@ export class GatewayMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+  }
+
+  /** What runs before the request counters are read: called by each, so any scrape order works. */
+  publishBeforeScrape(publish: () => void): void {
+    this.publish = publish;
   }
 
   /** Where switchboard_circuit_breaker_open comes from: the current config's deployments and their health. */
