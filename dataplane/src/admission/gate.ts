@@ -27,6 +27,18 @@ export interface SheddingSettings {
 
 export type RefusalReason = ShedReason | GuardReason | 'request_quota' | 'token_quota' | 'token_budget';
 
+/** Why the gateway refused, as told to the client (never anything about other clients). */
+export const refusalCause: Record<RefusalReason, string> = {
+  request_quota: 'requests-per-minute quota of this key',
+  token_quota: 'tokens-per-minute quota of this key',
+  queue_full: 'queue full',
+  queue_timeout: 'queue timeout',
+  sheddable_at_limit: 'at its limit; sheddable requests are not queued',
+  token_budget: 'token budget in use',
+  event_loop_delay: 'event loop delayed',
+  heap: 'memory nearly full',
+};
+
 export interface Refusal {
   admitted: false;
   /** 429: this client is over its quota; 503: the gateway is over capacity. */

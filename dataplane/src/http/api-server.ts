@@ -8,7 +8,7 @@ import { dispatch, type DispatchDeps } from '../pipeline/dispatch.js';
 import type { Exchange, ExchangeResult } from '../pipeline/exchange.js';
 import { sendJson } from '../pipeline/relay.js';
 import type { Priority } from '../admission/admission.js';
-import { AdmissionGate, type Refusal, type Ticket } from '../admission/gate.js';
+import { AdmissionGate, refusalCause, type Refusal, type Ticket } from '../admission/gate.js';
 import { sampleOnInterval } from '../admission/guards.js';
 import { effectivePriority, entitlementOf, requestedPriority } from '../admission/priority.js';
 import { tokensToReserve } from '../admission/token-budget.js';
@@ -84,7 +84,7 @@ function refuse(refusal: Refusal, priority: Priority, metrics: GatewayMetrics): 
   if (refusal.reason === 'request_quota' || refusal.reason === 'token_quota') {
     throw new GatewayError(429, 'rate_limit_error', quotaMessage[refusal.reason], null, 'client_quota_exceeded', refusal.retryAfterSeconds);
   }
-  throw new GatewayError(503, 'overloaded_error', 'The gateway is over capacity; retry after the Retry-After delay.', null, 'gateway_overloaded', refusal.retryAfterSeconds);
+  throw new GatewayError(503, 'overloaded_error', `The gateway is over capacity (${refusalCause[refusal.reason]}); retry after the Retry-After delay.`, null, 'gateway_overloaded', refusal.retryAfterSeconds);
 }
 
 /** Authentication, then admission: a refusal is answered before the body is read. */
