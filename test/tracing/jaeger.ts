@@ -1,0 +1,153 @@
+// Starts a real Jaeger v2 (all-in-one: OTLP/HTTP receiver, memory storage, query API) on loopback
+// free ports, built by scripts/jaeger/build.sh into ~/.cache/switchboard/bin/jaeger. Readiness is
+// polled on the health-check extension; traces are read back through the query API.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const JAEGER_BIN = join(process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache', 'switchboard'), 'bin', 'jaeger');
+
+export function jaegerBuilt(): boolean {
+  return existsSync(JAEGER_BIN);
+}
+
+/** A span as the query API returns it (/api/traces/{id}). */
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; traceID: string; spanID: string }[];
+  tags: { key: string; type: string; value: unknown }[];
+  processID: string;
+}
+
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags: { key: string; value: unknown }[] }>;
+}
+
+export interface Jaeger {
+  /** OTLP/HTTP base endpoint (spans go to /v1/traces). */
+  otlpUrl: string;
+  queryUrl: string;
+  /** The trace with this id, or undefined while Jaeger has none. */
+  trace(traceId: string): Promise<JaegerTrace | undefined>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function config(ports: { otlp: number; query: number; queryGrpc: number; health: number }): string {
+  return `service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:${ports.health}
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 127.0.0.1:${ports.query}
+    grpc:
+      endpoint: 127.0.0.1:${ports.queryGrpc}
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:${ports.otlp}
+processors:
+  batch:
+    timeout: 200ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+`;
+}
+
+async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`jaeger exited (${child.exitCode}): ${output()}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`jaeger not ready at ${url} after ${timeoutMs} ms: ${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function startJaeger(): Promise<Jaeger> {
+  if (!jaegerBuilt()) throw new Error(`${JAEGER_BIN} is missing: run scripts/jaeger/build.sh`);
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-jaeger-'));
+  const ports = { otlp: await freePort(), query: await freePort(), queryGrpc: await freePort(), health: await freePort() };
+  const configPath = join(dir, 'jaeger.yaml');
+  await writeFile(configPath, config(ports));
+  const child = spawn(JAEGER_BIN, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => (output = (output + t).slice(-20_000)));
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (output = (output + t).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const queryUrl = `http://127.0.0.1:${ports.query}`;
+  try {
+    await waitReady(`http://127.0.0.1:${ports.health}/status`, child, () => output, 30_000);
+    await waitReady(`${queryUrl}/api/services`, child, () => output, 30_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    otlpUrl: `http://127.0.0.1:${ports.otlp}`,
+    queryUrl,
+    async trace(traceId) {
+      const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new Error(`jaeger query ${res.status}: ${await res.text()}`);
+      const body = (await res.json()) as { data?: JaegerTrace[] };
+      return body.data?.[0];
+    },
+    async close() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Tag value of a span, or undefined. */
+export function tag(span: JaegerSpan, key: string): unknown {
+  return span.tags.find((t) => t.key === key)?.value;
+}
