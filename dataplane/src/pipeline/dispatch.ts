@@ -189,7 +189,7 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
   const router = ex.state.routers.get(ex.model);
   if (!router) return dispatchAlias(ex, ex.model, deps, undefined);
   // A virtual alias: a routing model (or the default) picks the alias, then it routes as usual.
-  const decision = decideVirtualAlias(router, routingText(ex.body), ex.requestId);
+  const decision = await decideVirtualAlias(router, routingText(ex.body), ex.requestId);
   return { ...(await dispatchAlias(ex, decision.alias, deps, decision)), aliasDecision: decision };
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AliasRouter } from '@switchboard/crds/runtime';
 import { trainArtifact } from '../../../../test/learned-routing/fixtures.js';
-import { canaryBucket, compileAliasRouter, decideVirtualAlias, shadowRouteHeader } from './alias-router.js';
+import { FeaturizerError, LearnedRouter, type AsyncFeaturizer, type SyncFeaturizer } from '../learned/index.js';
+import { canaryBucket, compileAliasRouter, decideVirtualAlias as decideAny, shadowRouteHeader, type AliasDecision, type CompiledAliasRouter, type CompiledRoutingModel } from './alias-router.js';
 
 const CODE = 'write code for merging two sorted arrays';
 const CHAT = 'tell me a story about the moon';
@@ -17,6 +18,31 @@ const model = (name: string, key: string, rollout: { mode: 'active' | 'canary' |
 const compile = (models: AliasRouter['models']): ReturnType<typeof compileAliasRouter> =>
   compileAliasRouter({ name: 'auto', default: 'strong', models }, { configMaps: (name) => artifacts[name] });
 const ids = Array.from({ length: 2000 }, (_, i) => `req-${i}`);
+
+/** In-process (hashed) featurizers decide synchronously. */
+function decideVirtualAlias(router: CompiledAliasRouter, text: string, requestId: string): AliasDecision {
+  const decision = decideAny(router, text, requestId);
+  if (decision instanceof Promise) throw new Error('expected a synchronous decision');
+  return decision;
+}
+
+/** The same model behind an asynchronous featurizer (as onnx and http are), optionally failing. */
+function embedding(model: CompiledRoutingModel, fail = false): CompiledRoutingModel {
+  const r = model.compiled.router;
+  const f = r.featurizer as SyncFeaturizer;
+  const featurizer: AsyncFeaturizer = {
+    sync: false,
+    type: 'http',
+    dim: f.dim,
+    featurize: async (text) => {
+      if (fail) throw new FeaturizerError('embedding service unavailable');
+      return f.featurize(text);
+    },
+    featurizeMany: async (texts) => texts.map((t) => f.featurize(t)),
+    record: () => f.record(),
+  };
+  return { ...model, compiled: { ...model.compiled, router: new LearnedRouter(featurizer, r.head, r.models, { ...r.prices }, r.training) } };
+}
 
 describe('virtual alias decisions', () => {
   it('routes by the active model and says which router, model and why', () => {
@@ -68,5 +94,21 @@ describe('canaryBucket', () => {
     for (const id of ids) counts[Math.floor(canaryBucket(id) / 10)]!++;
     for (const c of counts) expect(c).toBeGreaterThan(150);
     expect(canaryBucket('abc')).toBe(canaryBucket('abc'));
+  });
+});
+
+describe('routing models behind an embedding featurizer', () => {
+  const sync = compile([model('picker', 'normal', { mode: 'active' }), model('next', 'inverted', { mode: 'shadow' })]);
+
+  it('decide asynchronously, as the in-process ones do', async () => {
+    const router = { ...sync, active: embedding(sync.active!), shadows: [embedding(sync.shadows[0]!)] };
+    const pending = decideAny(router, CODE, 'r1');
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).toEqual(decideVirtualAlias(sync, CODE, 'r1'));
+  });
+
+  it('degrade to the default alias when the acting model cannot embed, and drop a shadow that cannot', async () => {
+    const router = { ...sync, active: embedding(sync.active!, true), shadows: [embedding(sync.shadows[0]!, true)] };
+    expect(await decideAny(router, CHAT, 'r1')).toEqual({ router: 'auto', alias: 'strong', model: undefined, mode: 'default', reason: 'router auto: default strong (picker: featurizer unavailable)', shadows: [] });
   });
 });

@@ -2,8 +2,11 @@
 // model (if any) routes when the request id hashes into its share, otherwise the active model
 // (if any), otherwise the default alias; every shadow model decides too and is recorded, never
 // acted on. Pure apart from the routers' scratch buffers: same text and request id, same decision.
+// Synchronous for in-process featurizers; a promise when a model embeds through onnx or http, and
+// then an embedding failure degrades to the default alias (acting model) or no record (shadow).
 import type { AliasRouter } from '@switchboard/crds/runtime';
 import { compileRoutingModel, type ArtifactContext, type CompiledRouter } from '../../config/router-artifact.js';
+import { FeaturizerError, type RouteDecision } from '../learned/index.js';
 
 export interface CompiledRoutingModel {
   readonly name: string;
@@ -71,11 +74,27 @@ function round(x: number): string {
   return String(Math.round(x * 100) / 100);
 }
 
-function decideAlias(model: CompiledRoutingModel, text: string): { alias: string; why: string } {
+interface Pick {
+  alias: string;
+  why: string;
+}
+
+function decideAlias(model: CompiledRoutingModel, text: string): Pick | Promise<Pick> {
   const { compiled } = model;
-  const decision = compiled.router.route(text, { policy: compiled.policy, candidates: compiled.models });
-  const best = decision.top[0]!;
-  return { alias: compiled.candidates.get(decision.model)!, why: `learned ${compiled.router.kind} (${best.model} q=${round(best.quality)} cost=${round(best.cost)}; ${compiled.policyText})` };
+  const pick = (decision: RouteDecision): Pick => {
+    const best = decision.top[0]!;
+    return { alias: compiled.candidates.get(decision.model)!, why: `learned ${compiled.router.kind} (${best.model} q=${round(best.quality)} cost=${round(best.cost)}; ${compiled.policyText})` };
+  };
+  const options = { policy: compiled.policy, candidates: compiled.models };
+  return compiled.router.featurizer.sync ? pick(compiled.router.route(text, options)) : compiled.router.routeAsync(text, options).then(pick);
+}
+
+/** An embedding failure is a value (the feature degrades, not the request); anything else throws. */
+function settle(pick: Pick | Promise<Pick> | undefined): Promise<Pick | FeaturizerError | undefined> {
+  return Promise.resolve(pick).catch((error: unknown) => {
+    if (error instanceof FeaturizerError) return error;
+    throw error;
+  });
 }
 
 /** The routing model acting on this request: the canary inside its share, else the active one. */
@@ -84,23 +103,34 @@ function actingModel(router: CompiledAliasRouter, requestId: string): CompiledRo
   return router.active;
 }
 
-export function decideVirtualAlias(router: CompiledAliasRouter, text: string, requestId: string): AliasDecision {
-  const acting = actingModel(router, requestId);
+function assemble(router: CompiledAliasRouter, acting: CompiledRoutingModel | undefined, actingPick: Pick | Error | undefined, shadowPicks: ReadonlyArray<Pick | Error>): AliasDecision {
   let decision: AliasDecision;
-  if (acting) {
-    const { alias, why } = decideAlias(acting, text);
+  if (acting && actingPick && !(actingPick instanceof Error)) {
+    const { alias, why } = actingPick;
     const mode = acting.mode === 'canary' ? 'canary' : 'active';
     const share = mode === 'canary' ? ` ${acting.canaryPercent}%` : '';
     decision = { router: router.name, alias, model: acting.name, mode, reason: `router ${router.name}: ${acting.name} ${mode}${share}, ${why} -> ${alias}`, shadows: [] };
   } else {
-    decision = { router: router.name, alias: router.defaultAlias, model: undefined, mode: 'default', reason: `router ${router.name}: default ${router.defaultAlias}`, shadows: [] };
+    const degraded = acting ? ` (${acting.name}: featurizer unavailable)` : '';
+    decision = { router: router.name, alias: router.defaultAlias, model: undefined, mode: 'default', reason: `router ${router.name}: default ${router.defaultAlias}${degraded}`, shadows: [] };
   }
-  for (const shadow of router.shadows) {
-    const { alias } = decideAlias(shadow, text);
-    decision.shadows.push({ model: shadow.name, alias, agree: alias === decision.alias });
-  }
+  router.shadows.forEach((shadow, i) => {
+    const pick = shadowPicks[i]!;
+    if (!(pick instanceof Error)) decision.shadows.push({ model: shadow.name, alias: pick.alias, agree: pick.alias === decision.alias });
+  });
   decision.reason = decision.reason.replace(/[^\x20-\x7e]/g, '?');
   return decision;
+}
+
+export function decideVirtualAlias(router: CompiledAliasRouter, text: string, requestId: string): AliasDecision | Promise<AliasDecision> {
+  const acting = actingModel(router, requestId);
+  const actingPick = acting && decideAlias(acting, text);
+  const shadowPicks = router.shadows.map((shadow) => decideAlias(shadow, text));
+  if (!(actingPick instanceof Promise) && !shadowPicks.some((p) => p instanceof Promise)) return assemble(router, acting, actingPick, shadowPicks as Pick[]);
+  // Embedding models decide concurrently: the request waits for the slowest, not the sum.
+  return Promise.all([settle(actingPick), ...shadowPicks.map(settle)]).then(([first, ...rest]) =>
+    assemble(router, acting, first, rest as Array<Pick | FeaturizerError>),
+  );
 }
 
 /** x-switchboard-shadow-route: "<model>=<alias> agree|disagree", comma separated. */
