@@ -159,7 +159,10 @@ describe('GatewayConfig reconciler on a real kube-apiserver', () => {
 
   it('a missing RoutingModel likewise, fixed when the RoutingModel is created', async () => {
     const ns = 'gw-rm';
-    await op.apply(secret(ns, 'openai'), gatewayConfig(ns, 'routed', { secret: 'openai', routingModel: 'picker' }));
+    // The RoutingModel's candidates are aliases of the gateway: "fast" and "smart".
+    const routed = gatewayConfig(ns, 'routed', { secret: 'openai', routingModel: 'picker' }) as { spec: { models: Array<Record<string, unknown>> } };
+    routed.spec.models.push({ name: 'smart', deployments: [{ name: 'openai-4o', provider: 'openai', model: 'gpt-4o', baseUrl: 'https://api.openai.com/v1' }] });
+    await op.apply(secret(ns, 'openai'), routed);
     const blocked = await waitFor('RoutingModelNotFound', async () => {
       const g = await gatewayOf(ns, 'routed');
       return condition(g, 'Ready')?.reason === 'RoutingModelNotFound' ? g : undefined;
