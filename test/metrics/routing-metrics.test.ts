@@ -154,8 +154,9 @@ describe('switchboard metrics on the admin port', () => {
     expect(total(samples, 'switchboard_routing_decisions_total', { model: 'cool', deployment: 'cool-bad', reason: 'rule' })).toBe(1);
     expect(total(samples, 'switchboard_routing_decisions_total', { model: 'cool', deployment: 'cool-bad', reason: 'cooldown-skip' })).toBe(2);
     expect(total(samples, 'switchboard_upstream_tries_total', { deployment: 'cool-bad' })).toBe(1);
-    expect(total(samples, 'switchboard_requests_total', { route: 'rule', status: '502' })).toBe(1);
-    expect(total(samples, 'switchboard_requests_total', { route: 'cooldown-skip', status: '503' })).toBe(1);
+    // Nothing answered: counted under the alias, with no deployment.
+    expect(total(samples, 'switchboard_requests_total', { model: 'cool', deployment: '', route: 'rule', status: '502' })).toBe(1);
+    expect(total(samples, 'switchboard_requests_total', { model: 'cool', deployment: '', route: 'cooldown-skip', status: '503' })).toBe(1);
     expect(total(samples, 'switchboard_circuit_breaker_open', { model: 'cool', deployment: 'cool-bad' })).toBe(1);
     expect(total(samples, 'switchboard_circuit_breaker_open', { model: 'chat', deployment: 'chat-a' })).toBe(0);
     // Every deployment of the config has a series, tried or not.
@@ -170,7 +171,7 @@ describe('switchboard metrics on the admin port', () => {
     const samples = await settled();
     expect(total(samples, 'switchboard_routing_decisions_total', { model: 'limited', deployment: 'limited-a', reason: 'rule' })).toBe(1);
     expect(total(samples, 'switchboard_routing_decisions_total', { model: 'limited', deployment: 'limited-a', reason: 'limit-skip' })).toBe(1);
-    expect(total(samples, 'switchboard_requests_total', { route: 'limit-skip', status: '429' })).toBe(1);
+    expect(total(samples, 'switchboard_requests_total', { model: 'limited', deployment: '', route: 'limit-skip', status: '429' })).toBe(1);
     expect(total(samples, 'switchboard_circuit_breaker_open', { deployment: 'limited-a' })).toBe(0);
   });
 

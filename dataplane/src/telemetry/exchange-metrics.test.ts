@@ -96,13 +96,13 @@ describe('ExchangeMetrics', () => {
     expect((await metrics.timeToFirstToken.get()).values).toHaveLength(0);
   });
 
-  it('counts nothing as cost for an unpriced deployment and keeps the request route of a give-up', async () => {
+  it('counts nothing as cost for an unpriced deployment, and a give-up under the alias it skipped, with no deployment', async () => {
     const metrics = new GatewayMetrics();
     const recorder = new ExchangeMetrics(metrics);
     recorder.record('chat', { status: 200, alias: 'chat', deployment: 'secondary', reason: 'weighted', attempts: 1, inputTokens: 5, outputTokens: 5, route: 'rule', tries: [{ target: secondary, route: 'rule' }] }, performance.now());
     recorder.record('chat', { status: 503, reason: 'cooling down', attempts: 0, route: 'cooldown-skip', tries: [], skipped: [{ target: primary, route: 'cooldown-skip' }] }, performance.now());
     expect((await metrics.cost.get()).values).toHaveLength(0);
-    expect(await sample(metrics, 'switchboard_requests_total', { model: '', deployment: '', route: 'cooldown-skip', status: '503' })).toBe(1);
+    expect(await sample(metrics, 'switchboard_requests_total', { model: 'chat', deployment: '', route: 'cooldown-skip', status: '503' })).toBe(1);
   });
 
   it('counts a shed request as a routing decision with no model or deployment', async () => {

@@ -4,7 +4,6 @@
 // to plain numbers here and the counters take the sums when /metrics is scraped (publish).
 // The request duration histogram is observed by the caller.
 import type { Counter, LabelValues } from 'prom-client';
-import type { DeploymentTarget } from '../config/runtime-state.js';
 import type { ExchangeResult } from '../pipeline/exchange.js';
 import type { Operation } from '../providers/types.js';
 import { costUsd } from './cost.js';
@@ -32,7 +31,7 @@ class Tally {
   }
 }
 
-/** The sums of one deployment of one alias (or of requests no deployment answered: both names empty). */
+/** The sums of one deployment of one alias; an empty deployment holds the alias's requests none answered. */
 class Series {
   readonly tries: Tally;
   readonly inputTokens: Tally;
@@ -86,6 +85,7 @@ export class ExchangeMetrics {
   private readonly tallies: Tally[] = [];
   /** alias -> deployment name -> sums; names, not config objects, so reloads add nothing. */
   private readonly byAlias = new Map<string, Map<string, Series>>();
+  /** Requests refused before routing: no alias, no deployment. */
   private readonly unrouted: Series;
   private readonly shed: Tally;
 
@@ -106,37 +106,45 @@ export class ExchangeMetrics {
     for (const tally of this.tallies) tally.publish();
   }
 
-  private series(target: DeploymentTarget): Series {
-    let deployments = this.byAlias.get(target.alias);
-    if (!deployments) this.byAlias.set(target.alias, (deployments = new Map()));
-    let series = deployments.get(target.name);
-    if (!series) deployments.set(target.name, (series = new Series(this, target.alias, target.name)));
+  private series(alias: string, deployment: string): Series {
+    let deployments = this.byAlias.get(alias);
+    if (!deployments) this.byAlias.set(alias, (deployments = new Map()));
+    let series = deployments.get(deployment);
+    if (!series) deployments.set(deployment, (series = new Series(this, alias, deployment)));
     return series;
+  }
+
+  /** Where a request's own count goes: its answering deployment, else the alias it last tried or skipped. */
+  private requestSeries(result: ExchangeResult, answered: Series | undefined): Series {
+    if (answered) return answered;
+    const last = result.tries?.at(-1)?.target ?? result.skipped?.at(-1)?.target;
+    return last ? this.series(last.alias, '') : this.unrouted;
   }
 
   /** `startedAt`: performance.now() when the request was received. */
   record(op: Operation, result: ExchangeResult, startedAt: number): void {
     const tries = result.tries;
-    const answered = result.deployment !== undefined && tries !== undefined && tries.length > 0 ? this.series(tries[tries.length - 1]!.target) : undefined;
+    const target = result.deployment !== undefined && tries !== undefined && tries.length > 0 ? tries[tries.length - 1]!.target : undefined;
+    const answered = target && this.series(target.alias, target.name);
     const route = result.route ?? 'none';
-    (answered ?? this.unrouted).request(op, route, result.status).value++;
+    this.requestSeries(result, answered).request(op, route, result.status).value++;
     if (route === 'shed') this.shed.value++;
-    if (result.skipped) for (const skip of result.skipped) this.series(skip.target).decision(skip.route).value++;
+    if (result.skipped) for (const skip of result.skipped) this.series(skip.target.alias, skip.target.name).decision(skip.route).value++;
     if (tries) {
       for (const t of tries) {
-        const series = this.series(t.target);
+        const series = this.series(t.target.alias, t.target.name);
         series.decision(t.route).value++;
         series.tries.value++;
         if (t.failure !== undefined) series.failure(t.failure).value++;
       }
     }
-    if (!answered) return;
+    if (!target || !answered) return;
     if (result.firstChunkAt !== undefined) answered.observeFirstToken(op, (result.firstChunkAt - startedAt) / 1000);
     const inputTokens = result.inputTokens ?? 0;
     const outputTokens = result.outputTokens ?? 0;
     answered.inputTokens.value += inputTokens;
     answered.outputTokens.value += outputTokens;
-    const usd = costUsd(tries![tries!.length - 1]!.target.config.pricing, { inputTokens, outputTokens });
+    const usd = costUsd(target.config.pricing, { inputTokens, outputTokens });
     if (usd !== undefined) answered.cost.value += usd;
   }
 }
