@@ -4,14 +4,17 @@
 // `kubectl apply` of a GatewayConfig with routingModelRef and a RoutingModel whose artifact is in
 // a ConfigMap makes `model: picker` requests route by the learned router; a new artifact
 // hot-swaps under load without a failed request; a second RoutingModel rolled out alongside in
-// shadow mode (inline artifact, packed by the operator) is recorded but never acts.
+// shadow mode (inline artifact, packed by the operator) is recorded but never acts; a public key
+// Secret on the GatewayConfig makes unsigned artifacts rejected until they are signed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
 import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
 import { startCli, type RunningCli } from '../support/cli.js';
-import { metricValue } from '../support/stack.js';
+import { metricValue, readiness } from '../support/stack.js';
 import { buildOperator, condition, getJson, installCrds, killAllOperators, kubectlOk, startOperator, waitFor, type OperatorProcess } from '../operator-e2e/operator-process.js';
+import { signArtifact } from '../../dataplane/src/routing/rollout/signature.js';
 import { dataset, gzip, PRICES } from './fixtures.js';
 
 const NS = 'sb-rollout';
@@ -45,6 +48,24 @@ const asAliases = (inverted: boolean, dim?: number): Uint8Array => {
   const prices = { strong: PRICES['model-a']!, cheap: PRICES['model-b']! };
   return LearnedRouter.train(examples, prices, { kind: 'knn', head: { k: 5 }, seed: 1, ...(dim ? { featurizer: { dim } } : {}) }).encode().bytes;
 };
+
+function gatewayConfig(routing: Record<string, unknown> = {}): object {
+  const upstream = (name: string): object => ({ name, provider: 'openai', model: `${name}-upstream`, baseUrl: `${mock.url}/v1`, credentials: { secretKeyRef: { name: 'upstream-key', key: 'api-key' } } });
+  return {
+    apiVersion: 'switchboard.dev/v1alpha1',
+    kind: 'GatewayConfig',
+    metadata: { name: GW, namespace: NS },
+    spec: {
+      models: [
+        { name: 'strong', deployments: [upstream('strong-d')] },
+        { name: 'cheap', deployments: [upstream('cheap-d')] },
+      ],
+      routing: { routingModelRef: { name: 'picker' }, ...routing },
+      auth: { masterKey: { secretKeyRef: { name: 'master-key', key: 'api-key' } } },
+      workload: { replicas: 1 },
+    },
+  };
+}
 
 interface Answer {
   status: number;
@@ -94,22 +115,8 @@ beforeAll(async () => {
   await apply({ apiVersion: 'v1', kind: 'List', items: [secret('upstream-key', UPSTREAM_KEY), secret('master-key', MASTER_KEY), artifactConfigMap(asAliases(false))] });
   operator = await startOperator({ kubeconfig: cluster.kubeconfigPath, identity: 'rollout', args: ['--namespace', NS, '--leader-elect=false'] });
 
-  const upstream = (name: string): object => ({ name, provider: 'openai', model: `${name}-upstream`, baseUrl: `${mock.url}/v1`, credentials: { secretKeyRef: { name: 'upstream-key', key: 'api-key' } } });
   await apply(routingModel('picker', { artifact: { configMapRef: { name: 'trained', key: 'router.gz' } }, rollout: { mode: 'active' } }));
-  await apply({
-    apiVersion: 'switchboard.dev/v1alpha1',
-    kind: 'GatewayConfig',
-    metadata: { name: GW, namespace: NS },
-    spec: {
-      models: [
-        { name: 'strong', deployments: [upstream('strong-d')] },
-        { name: 'cheap', deployments: [upstream('cheap-d')] },
-      ],
-      routing: { routingModelRef: { name: 'picker' } },
-      auth: { masterKey: { secretKeyRef: { name: 'master-key', key: 'api-key' } } },
-      workload: { replicas: 1 },
-    },
-  });
+  await apply(gatewayConfig());
   const deployment = await waitFor('the gateway Deployment', () => getJson<{ spec: { selector: { matchLabels: Record<string, string> } } }>(cluster, ['deployment', `${GW}-gateway`, '-n', NS]), 30_000);
   await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: POD, namespace: NS, labels: deployment.spec.selector.matchLabels }, spec: { containers: [{ name: 'gateway', image: 'switchboard/dataplane:e2e' }] } });
   await kubectlOk(cluster, ['patch', 'pod', POD, '-n', NS, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } })]);
@@ -183,5 +190,30 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     const rm = await waitApplied('next');
     expect(condition(rm, 'Applied')?.message).toBe(`serving alongside RoutingModel picker on GatewayConfig ${GW}`);
     expect(condition(rm, 'Ready')).toMatchObject({ status: 'True', reason: 'ArtifactPacked' });
+  }, 60_000);
+
+  it('requires signed artifacts once the GatewayConfig names a public key Secret', async () => {
+    const keys = generateKeyPairSync('ed25519');
+    const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'router-keys', namespace: NS }, stringData: { 'ed25519.pub': publicPem } });
+    const serving = (await readiness(adminUrl)).configHash;
+    // The artifacts in place are unsigned: the gateway rejects the new config and keeps serving.
+    await apply(gatewayConfig({ routingModelPublicKey: { secretKeyRef: { name: 'router-keys', key: 'ed25519.pub' } } }));
+    const rejected = await waitFor('the unsigned artifact rejected', async () => (await readiness(adminUrl)).lastConfigError ?? undefined, 30_000, 50);
+    expect(rejected).toContain('(router picker, routing model picker): artifact');
+    expect(rejected).toContain('is not signed, but a public key is configured');
+    expect(rejected).not.toContain('PUBLIC KEY');
+    expect(await ask(CODE)).toMatchObject({ status: 200, model: 'cheap', hash: serving });
+
+    // Sign both artifacts: the operator's inline one (RoutingModel next) and the ConfigMap one.
+    await apply(artifactConfigMap(signArtifact(asAliases(true), privatePem).bytes));
+    const inline = Buffer.from(signArtifact(asAliases(false, 1024), privatePem).bytes).toString('base64');
+    await apply(routingModel('next', { artifact: { inline }, rollout: { mode: 'shadow', alongside: 'picker' } }));
+    const signed = await waitFor('the signed artifacts served', async () => {
+      const a = await ask(CODE);
+      return a.hash !== serving && (await readiness(adminUrl)).lastConfigError === null ? a : undefined;
+    }, 30_000, 50);
+    expect(signed).toMatchObject({ status: 200, model: 'cheap', shadow: 'next=strong disagree' });
   }, 60_000);
 });
