@@ -34,6 +34,8 @@ export interface Jaeger {
   /** OTLP/HTTP base endpoint (spans go to /v1/traces). */
   otlpUrl: string;
   queryUrl: string;
+  /** Spans the OTLP receiver accepted so far (with `metrics`). */
+  acceptedSpans(): Promise<number>;
   /** The trace with this id, or undefined while Jaeger has none. */
   trace(traceId: string): Promise<JaegerTrace | undefined>;
   close(): Promise<void>;
@@ -50,7 +52,26 @@ async function freePort(): Promise<number> {
   });
 }
 
-function config(ports: { otlp: number; query: number; queryGrpc: number; health: number }): string {
+export interface JaegerOptions {
+  /** Traces kept in memory (oldest dropped beyond). */
+  maxTraces?: number;
+  /** Serve the collector's own metrics (accepted spans) on a free port. */
+  metrics?: boolean;
+}
+
+function telemetry(metricsPort: number | undefined): string {
+  if (metricsPort === undefined) return '      level: none\n';
+  return `      level: basic
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: ${metricsPort}
+`;
+}
+
+function config(ports: { otlp: number; query: number; queryGrpc: number; health: number; metrics?: number }, maxTraces: number): string {
   return `service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
   pipelines:
@@ -60,8 +81,7 @@ function config(ports: { otlp: number; query: number; queryGrpc: number; health:
       exporters: [jaeger_storage_exporter]
   telemetry:
     metrics:
-      level: none
-    logs:
+${telemetry(ports.metrics)}    logs:
       level: warn
 extensions:
   healthcheckv2:
@@ -79,7 +99,7 @@ extensions:
     backends:
       memstore:
         memory:
-          max_traces: 100000
+          max_traces: ${maxTraces}
 receivers:
   otlp:
     protocols:
@@ -108,12 +128,12 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
   }
 }
 
-export async function startJaeger(): Promise<Jaeger> {
+export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> {
   if (!jaegerBuilt()) throw new Error(`${JAEGER_BIN} is missing: run scripts/jaeger/build.sh`);
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-jaeger-'));
-  const ports = { otlp: await freePort(), query: await freePort(), queryGrpc: await freePort(), health: await freePort() };
+  const ports = { otlp: await freePort(), query: await freePort(), queryGrpc: await freePort(), health: await freePort(), metrics: options.metrics ? await freePort() : undefined };
   const configPath = join(dir, 'jaeger.yaml');
-  await writeFile(configPath, config(ports));
+  await writeFile(configPath, config(ports, options.maxTraces ?? 100_000));
   const child = spawn(JAEGER_BIN, ['--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (t: string) => (output = (output + t).slice(-20_000)));
@@ -132,6 +152,13 @@ export async function startJaeger(): Promise<Jaeger> {
   return {
     otlpUrl: `http://127.0.0.1:${ports.otlp}`,
     queryUrl,
+    async acceptedSpans() {
+      if (ports.metrics === undefined) throw new Error('startJaeger: pass metrics: true');
+      const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) if (line.startsWith('otelcol_receiver_accepted_spans')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      return sum;
+    },
     async trace(traceId) {
       const res = await fetch(`${queryUrl}/api/traces/${traceId}`);
       if (res.status === 404) return undefined;

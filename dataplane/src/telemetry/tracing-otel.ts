@@ -72,7 +72,8 @@ export class OtelRequestTracer implements RequestTracer {
     const resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ ...settings.resource, [ATTR_SERVICE_NAME]: settings.serviceName }));
-    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 8192, maxExportBatchSize: 512, scheduledDelayMillis: 1000 });
+    // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
+    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 });
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
     const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
     return new OtelRequestTracer(provider, provider.getTracer('switchboard'), live);
@@ -281,6 +282,21 @@ class OtelUpstreamTrace implements UpstreamTrace {
   }
 }
 
+/** server.address and server.port of upstream URLs, parsed once per URL (a few per deployment). */
+const servers = new Map<string, { address: string; port: number } | undefined>();
+function serverOf(url: string): { address: string; port: number } | undefined {
+  if (servers.has(url)) return servers.get(url);
+  let server: { address: string; port: number } | undefined;
+  try {
+    const parsed = new URL(url);
+    server = { address: parsed.hostname, port: Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)) };
+  } catch {
+    server = undefined;
+  }
+  if (servers.size < 1024) servers.set(url, server);
+  return server;
+}
+
 function upstreamAttributes(start: UpstreamStart, operation: string, attempt: number): Attributes {
   const a: Attributes = {
     [GEN_AI.operationName]: operation,
@@ -291,12 +307,10 @@ function upstreamAttributes(start: UpstreamStart, operation: string, attempt: nu
     [SWITCHBOARD.attempt]: attempt,
   };
   if (start.maxTokens !== undefined) a[GEN_AI.requestMaxTokens] = start.maxTokens;
-  try {
-    const url = new URL(start.url);
-    a[ATTR_SERVER_ADDRESS] = url.hostname;
-    a[ATTR_SERVER_PORT] = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  } catch {
-    // a URL the provider built is always valid; nothing to record otherwise
+  const server = serverOf(start.url);
+  if (server) {
+    a[ATTR_SERVER_ADDRESS] = server.address;
+    a[ATTR_SERVER_PORT] = server.port;
   }
   if (start.inputMessages !== undefined) a[GEN_AI.inputMessages] = start.inputMessages.slice(0, CONTENT_LIMIT);
   return a;

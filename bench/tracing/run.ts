@@ -1,0 +1,177 @@
+// `npm run bench:tracing`: what tracing costs the data plane. Two gateway processes in front of
+// the same mock, one without tracing and one tracing every request (sampleRatio 1) over OTLP/HTTP
+// to a real Jaeger v2 (default) or to a minimal sink that only counts (--sink null: the gateway's
+// own cost without the backend's ingest on the same cores); closed-loop saturation throughput
+// measured in alternating rounds in one run. Prints a markdown table, writes bench/results/tracing[-null].md.
+// usage: node bench/tracing/run.ts [--quick] [--sink jaeger|null]
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { SequentialResult, Target, ThroughputResult } from '../lib/jobs.ts';
+import { freePort, repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
+import { chatTarget, writeGatewayConfig } from '../lib/gateway.ts';
+import { median, ms, summarize } from '../lib/stats.ts';
+import { jaegerBuilt, JAEGER_BIN, startJaeger } from '../../test/tracing/jaeger.ts';
+
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, sink: { type: 'string', default: 'jaeger' } } });
+const quick = flags.quick === true;
+if (flags.sink !== 'jaeger' && flags.sink !== 'null') throw new Error(`--sink: got "${flags.sink}"; expected jaeger or null`);
+const sink = flags.sink;
+const plan = quick
+  ? { rounds: 2, warmupMs: 300, durationMs: 1500, concurrency: 32, latencyCount: 300 }
+  : { rounds: 6, warmupMs: 1000, durationMs: 4000, concurrency: 64, latencyCount: 2000 };
+const TARGET_RATIO = 0.8;
+const CLIENT_KEY = 'sk-bench-tracing-0001';
+const PROMPT = [{ role: 'user', content: 'Summarise the trade-offs between weighted and least-in-flight load balancing for LLM upstreams.' }];
+
+const work = mkdtempSync(join(tmpdir(), 'switchboard-bench-tracing-'));
+const t0 = performance.now();
+function log(text: string): void {
+  process.stderr.write(`[tracing ${((performance.now() - t0) / 1000).toFixed(1)}s] ${text}\n`);
+}
+
+/** The bench gateway config, with tracing of every request to `otlp` when given. */
+function config(mockUrl: string, otlp?: string): string {
+  const path = writeGatewayConfig(work, CLIENT_KEY, { bench: mockUrl });
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  // No drain delay: the bench stops its gateways with SIGTERM.
+  const shutdown = { drainDelay: '0s' };
+  const telemetry = otlp === undefined ? {} : { telemetry: { tracing: { endpoint: otlp, sampleRatio: 1, serviceName: 'bench-traced' } } };
+  writeFileSync(path, JSON.stringify({ ...parsed, shutdown, ...telemetry }));
+  return path;
+}
+
+/** utime + stime of a process in CPU seconds (Linux USER_HZ = 100). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function target(name: string, server: ServerProcess): Target {
+  return chatTarget(name, server, 'bench', PROMPT, false, CLIENT_KEY);
+}
+
+interface Sink {
+  otlpUrl: string;
+  /** What the sink received so far, for the report. */
+  received(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function startNullSink(): Promise<Sink> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(repoRoot, 'bench/tracing/otlp-sink.ts'), String(port)], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stats = async (): Promise<{ exports: number; bytes: number }> => (await fetch(`http://127.0.0.1:${port}/stats`)).json() as Promise<{ exports: number; bytes: number }>;
+  for (let i = 0; ; i++) {
+    try {
+      await stats();
+      break;
+    } catch (error) {
+      if (i > 200) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return {
+    otlpUrl: `http://127.0.0.1:${port}`,
+    async received() {
+      const s = await stats();
+      return `${s.exports} OTLP exports, ${(s.bytes / 1e6).toFixed(1)} MB`;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function startJaegerSink(): Promise<Sink & { acceptedSpans(): Promise<number> }> {
+  if (!jaegerBuilt()) throw new Error(`${JAEGER_BIN} is missing: run scripts/jaeger/build.sh`);
+  const jaeger = await startJaeger({ metrics: true, maxTraces: 20_000 });
+  return { otlpUrl: jaeger.otlpUrl, received: async () => `${await jaeger.acceptedSpans()} spans accepted`, acceptedSpans: () => jaeger.acceptedSpans(), stop: () => jaeger.close() };
+}
+
+async function main(): Promise<void> {
+  const servers: { stop(): Promise<void> }[] = [];
+  const load = await startLoadGenerator();
+  try {
+    const jaeger = sink === 'jaeger' ? await startJaegerSink() : undefined;
+    const backend = jaeger ?? (await startNullSink());
+    servers.push(backend);
+    const mock = await startMock('mock', { ttftMs: 0, tokensPerSecond: 0, responseTokens: 16 });
+    servers.push(mock);
+    const off = await startGateway('tracing-off', config(mock.url), join(work, 'off.log'));
+    servers.push(off);
+    const on = await startGateway('tracing-on', config(mock.url, backend.otlpUrl), join(work, 'on.log'), process.env.TRACING_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TRACING_PROF}`] : []);
+    servers.push(on);
+    const targets = { off: target('off', off), on: target('on', on) };
+
+    // Added latency at concurrency 1, each after its own warm-up.
+    const latency: Record<string, ReturnType<typeof summarize>> = {};
+    for (const [name, t] of Object.entries(targets)) {
+      await load.run<SequentialResult>({ kind: 'sequential', target: t, count: 200 });
+      latency[name] = summarize((await load.run<SequentialResult>({ kind: 'sequential', target: t, count: plan.latencyCount })).latencies);
+      log(`latency ${name}: p50 ${ms(latency[name]!.p50)} p99 ${ms(latency[name]!.p99)}`);
+    }
+
+    log(`saturation: closed loop, ${plan.concurrency} connections, ${plan.rounds} rounds x ${plan.durationMs} ms per gateway, order alternating`);
+    const rps: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const pids = { off: off.pid, on: on.pid };
+    // Gateway CPU per request: steadier than throughput on a machine shared with other work.
+    const cpuPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    const ratios: number[] = [];
+    let errors = 0;
+    let requestsOn = 0;
+    const spansBefore = (await jaeger?.acceptedSpans()) ?? 0;
+    for (let round = 0; round < plan.rounds; round++) {
+      const order: ('off' | 'on')[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      const got: Partial<Record<'off' | 'on', number>> = {};
+      for (const name of order) {
+        const cpuBefore = cpuSeconds(pids[name]);
+        const r = await load.run<ThroughputResult>({ kind: 'closed', target: targets[name], concurrency: plan.concurrency, warmupMs: plan.warmupMs, durationMs: plan.durationMs });
+        // Warm-up requests used CPU too: divide by everything the round sent (rps x its whole time).
+        cpuPerRequest[name].push((cpuSeconds(pids[name]) - cpuBefore) / (r.rps * ((plan.warmupMs + plan.durationMs) / 1000)));
+        errors += r.errors;
+        if (name === 'on') requestsOn += r.completed;
+        got[name] = r.rps;
+        rps[name].push(r.rps);
+        log(`  round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s, ${(cpuPerRequest[name].at(-1)! * 1e6).toFixed(0)} µs CPU/request, ${r.errors} errors`);
+      }
+      ratios.push(got.on! / got.off!);
+    }
+    // The traced gateway exports in batches (1 s); give the last batch time to land.
+    const deadline = Date.now() + 10_000;
+    let spans = ((await jaeger?.acceptedSpans()) ?? 0) - spansBefore;
+    while (jaeger && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = (await jaeger.acceptedSpans()) - spansBefore;
+      if (now === spans) break;
+      spans = now;
+    }
+    const ratio = median(ratios);
+    const rows = [
+      ['Saturation throughput, tracing at 100% / tracing off (closed loop, median of per-round ratios)', `≥ ${TARGET_RATIO}`, `${ratio.toFixed(2)} (${median(rps.on).toFixed(0)} vs ${median(rps.off).toFixed(0)} req/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`, ratio >= TARGET_RATIO && errors === 0 ? 'pass' : 'miss'],
+      ['Gateway CPU per request, tracing on / off (median over rounds)', 'report', `${(median(cpuPerRequest.on) / median(cpuPerRequest.off)).toFixed(2)} (${(median(cpuPerRequest.on) * 1e6).toFixed(0)} vs ${(median(cpuPerRequest.off) * 1e6).toFixed(0)} µs)`, '—'],
+      ['Added latency p50 / p99 at concurrency 1, tracing on vs off', 'report', `${ms(latency.on!.p50 - latency.off!.p50)} / ${ms(latency.on!.p99 - latency.off!.p99)} (${ms(latency.on!.p50)} vs ${ms(latency.off!.p50)} p50)`, '—'],
+      jaeger
+        ? ['Spans accepted by Jaeger during saturation / requests traced', '3 per request', `${spans} / ${requestsOn} (${(spans / Math.max(1, requestsOn)).toFixed(2)} per request; warm-up requests included in spans)`, '—']
+        : ['What the null sink received (whole run)', 'report', await backend.received(), '—'],
+    ];
+    const table = ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+    const context = `${cpus().length} vCPU, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${errors} errors; ${jaeger ? 'Jaeger v2 (memory storage)' : 'a minimal OTLP/HTTP sink (bench/tracing/otlp-sink.ts)'} on the same machine receiving OTLP/HTTP protobuf; ${quick ? 'quick run' : 'full run'}.`;
+    process.stdout.write(`${table}\n\n${context}\n`);
+    const results = join(repoRoot, 'bench/results');
+    if (!existsSync(results)) mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, `tracing${sink === 'null' ? '-null' : ''}${quick ? '-quick' : ''}.md`), `${table}\n\n${context}\n`);
+  } finally {
+    for (const s of servers.reverse()) await s.stop();
+    await load.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
