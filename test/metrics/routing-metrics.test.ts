@@ -1,11 +1,15 @@
 // The admin /metrics of a real gateway in front of the real mock, after requests that are
-// served, retried, fall back, meet a cooling or rate-limited deployment, or are cut mid-stream:
+// served, retried, fall back, picked by a learned router, meet a cooling or rate-limited
+// deployment, are cut mid-stream or are refused by admission:
 // requests by route class, routing decisions, upstream tries and failures by class, tokens,
 // cost from the config prices and the mock's usage, latency and time-to-first-token histograms,
 // and the circuit breaker gauge. Failing upstreams are made with the mock's x-mock-fault header.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MockServer } from '../../dataplane/src/mock/server.js';
 import { MASTER_KEY, deployment, gatewayConfig, sha256Hex, startTestGateway, startTestMock, waitFor, type TestGateway } from '../support/stack.js';
+import { trainArtifact } from '../learned-routing/fixtures.js';
 import { scrape, total, type Sample } from './scrape.js';
 
 let mock: MockServer;
@@ -22,32 +26,41 @@ const QUOTA_KEY = 'sk-quota-test';
 
 beforeAll(async () => {
   mock = await startTestMock();
-  gw = await startTestGateway(
-    gatewayConfig(
-      [
-        { name: 'chat', deployments: [deployment(mock, 'chat-a', 'openai', PRICES.chat)] },
-        { name: 'streamed', deployments: [deployment(mock, 'streamed-a', 'openai', PRICES.stream)] },
-        // lowest-cost makes the failing (cheaper) deployment the first pick.
+  gw = await startTestGateway(undefined, {
+    render: (dir) => {
+      // A kNN router that sends code questions to model-a and the rest to model-b.
+      writeFileSync(join(dir, 'router.art'), trainArtifact(false).bytes);
+      return gatewayConfig(
+        [
+          { name: 'chat', deployments: [deployment(mock, 'chat-a', 'openai', PRICES.chat)] },
+          { name: 'streamed', deployments: [deployment(mock, 'streamed-a', 'openai', PRICES.stream)] },
+          // lowest-cost makes the failing (cheaper) deployment the first pick.
+          {
+            name: 'flaky',
+            strategy: 'lowest-cost',
+            deployments: [deployment(mock, 'flaky-bad', 'openai', { ...price(0.1, 0.1), ...fault('500') }), deployment(mock, 'flaky-good', 'openai', PRICES.good)],
+          },
+          { name: 'primary', fallbacks: ['backup'], deployments: [deployment(mock, 'primary-bad', 'openai', fault('500'))] },
+          { name: 'backup', deployments: [deployment(mock, 'backup-ok', 'openai', PRICES.backup)] },
+          { name: 'cool', deployments: [deployment(mock, 'cool-bad', 'openai', fault('500'))] },
+          { name: 'limited', deployments: [deployment(mock, 'limited-a', 'openai', { ...PRICES.limited, limits: { rpm: 1 } })] },
+          { name: 'cut', deployments: [deployment(mock, 'cut-a', 'openai', fault('reset:2'))] },
+          {
+            name: 'routed',
+            deployments: [deployment(mock, 'routed-coder', 'openai'), deployment(mock, 'routed-chatty', 'openai')],
+            router: { artifact: { file: join(dir, 'router.art') }, candidates: { 'model-a': 'routed-coder', 'model-b': 'routed-chatty' } },
+          },
+        ],
         {
-          name: 'flaky',
-          strategy: 'lowest-cost',
-          deployments: [deployment(mock, 'flaky-bad', 'openai', { ...price(0.1, 0.1), ...fault('500') }), deployment(mock, 'flaky-good', 'openai', PRICES.good)],
+          retries: { maxAttempts: 2, backoff: '10ms', maxRetryAfter: '2s' },
+          // One failure opens a deployment's circuit, so a retry after it meets a cooling deployment.
+          cooldown: { failureThreshold: 1, duration: '60s' },
+          auth: { masterKey: { env: 'SWITCHBOARD_MASTER_KEY' }, clientKeys: [{ name: 'quota', sha256: sha256Hex(QUOTA_KEY) }] },
+          shedding: { clients: [{ key: 'quota', requestsPerMinute: 1 }] },
         },
-        { name: 'primary', fallbacks: ['backup'], deployments: [deployment(mock, 'primary-bad', 'openai', fault('500'))] },
-        { name: 'backup', deployments: [deployment(mock, 'backup-ok', 'openai', PRICES.backup)] },
-        { name: 'cool', deployments: [deployment(mock, 'cool-bad', 'openai', fault('500'))] },
-        { name: 'limited', deployments: [deployment(mock, 'limited-a', 'openai', { ...PRICES.limited, limits: { rpm: 1 } })] },
-        { name: 'cut', deployments: [deployment(mock, 'cut-a', 'openai', fault('reset:2'))] },
-      ],
-      {
-        retries: { maxAttempts: 2, backoff: '10ms', maxRetryAfter: '2s' },
-        // One failure opens a deployment's circuit, so a retry after it meets a cooling deployment.
-        cooldown: { failureThreshold: 1, duration: '60s' },
-        auth: { masterKey: { env: 'SWITCHBOARD_MASTER_KEY' }, clientKeys: [{ name: 'quota', sha256: sha256Hex(QUOTA_KEY) }] },
-        shedding: { clients: [{ key: 'quota', requestsPerMinute: 1 }] },
-      },
-    ),
-  );
+      );
+    },
+  });
 });
 
 afterAll(async () => {
@@ -161,7 +174,7 @@ describe('switchboard metrics on the admin port', () => {
     expect(total(samples, 'switchboard_circuit_breaker_open', { model: 'chat', deployment: 'chat-a' })).toBe(0);
     // Every deployment of the config has a series, tried or not.
     expect(samples.filter((s) => s.name === 'switchboard_circuit_breaker_open').map((s) => s.labels.deployment).sort()).toEqual(
-      ['backup-ok', 'chat-a', 'cool-bad', 'cut-a', 'flaky-bad', 'flaky-good', 'limited-a', 'primary-bad', 'streamed-a'],
+      ['backup-ok', 'chat-a', 'cool-bad', 'cut-a', 'flaky-bad', 'flaky-good', 'limited-a', 'primary-bad', 'routed-chatty', 'routed-coder', 'streamed-a'],
     );
   });
 
@@ -182,6 +195,16 @@ describe('switchboard metrics on the admin port', () => {
     expect(total(samples, 'switchboard_requests_total', { model: 'cut', deployment: 'cut-a', route: 'rule', status: '200' })).toBe(1);
     expect(total(samples, 'switchboard_upstream_failures_total', { deployment: 'cut-a', reason: 'mid-stream' })).toBe(1);
     expect(total(samples, 'switchboard_time_to_first_token_seconds_count', { model: 'cut' })).toBe(1);
+  });
+
+  it('counts the first pick of an alias with a learned router as learned', async () => {
+    const { response } = await gw.openai().chat.completions.create({ model: 'routed', messages: [{ role: 'user', content: 'write code for sorting a list' }] }).withResponse();
+    expect(response.headers.get('x-switchboard-deployment')).toBe('routed-coder');
+    expect(response.headers.get('x-switchboard-route-reason')).toMatch(/^learned knn/);
+    const samples = await settled();
+    expect(total(samples, 'switchboard_routing_decisions_total', { model: 'routed', deployment: 'routed-coder', reason: 'learned' })).toBe(1);
+    expect(total(samples, 'switchboard_routing_decisions_total', { model: 'routed', reason: 'rule' })).toBe(0);
+    expect(total(samples, 'switchboard_requests_total', { model: 'routed', deployment: 'routed-coder', route: 'learned', status: '200' })).toBe(1);
   });
 
   it('counts a request refused by admission as a shed decision with no model or deployment, next to switchboard_shed_total', async () => {
