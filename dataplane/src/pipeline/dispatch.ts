@@ -16,7 +16,7 @@ import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { routeClass } from '../telemetry/route-class.js';
 import { agentFor, sendUpstream } from './upstream.js';
-import { traceCooldown, tracePick, upstreamSpanStart } from '../telemetry/tracing-points.js';
+import { traceAliasDecision, traceCooldown, tracePick, upstreamSpanStart } from '../telemetry/tracing-points.js';
 
 export interface DispatchDeps {
   health: HealthRegistry;
@@ -189,7 +189,9 @@ export async function dispatch(ex: Exchange, deps: DispatchDeps): Promise<Exchan
   const router = ex.state.routers.get(ex.model);
   if (!router) return dispatchAlias(ex, ex.model, deps, undefined);
   // A virtual alias: a routing model (or the default) picks the alias, then it routes as usual.
+  const decidedAt = ex.trace ? performance.now() : 0;
   const decision = await decideVirtualAlias(router, routingText(ex.body), ex.requestId);
+  if (ex.trace) traceAliasDecision(ex.trace, router, decision, decidedAt);
   return { ...(await dispatchAlias(ex, decision.alias, deps, decision)), aliasDecision: decision };
 }
 

@@ -4,6 +4,7 @@ import type { DeploymentTarget, ModelGroup } from '../config/runtime-state.js';
 import type { Exchange } from '../pipeline/exchange.js';
 import type { LearnedPick } from '../pipeline/learned-pick.js';
 import type { Failure } from '../pipeline/route-reason.js';
+import type { AliasDecision, CompiledAliasRouter } from '../routing/rollout/alias-router.js';
 import type { JsonObject, Operation } from '../providers/types.js';
 import { SWITCHBOARD } from './tracing-attributes.js';
 import type { RequestTrace, RouteKind, UpstreamStart } from './tracing.js';
@@ -78,4 +79,24 @@ export function tracePick(trace: RequestTrace, pick: PickTrace): void {
 export function traceCooldown(trace: RequestTrace, alias: string, strategy: string, reason: string): void {
   const now = performance.now();
   trace.route({ startedAt: now, endedAt: now, alias, strategy, kind: 'cooldown', reason });
+}
+
+/**
+ * A virtual alias's decision: which RoutingModel (or the default) picked the alias, with its
+ * artifact digest, and what every shadow routing model would have picked.
+ */
+export function traceAliasDecision(trace: RequestTrace, router: CompiledAliasRouter, decision: AliasDecision, startedAt: number): void {
+  const models = [router.active, router.canary, ...router.shadows];
+  const digestOf = (name: string | undefined): string | undefined => models.find((m) => m?.name === name)?.compiled.digest;
+  const digest = digestOf(decision.model);
+  trace.route({
+    startedAt,
+    endedAt: performance.now(),
+    alias: decision.alias,
+    strategy: 'virtual-alias',
+    kind: decision.model === undefined ? 'rule' : 'learned',
+    reason: decision.reason,
+    virtualAlias: { router: decision.router, mode: decision.mode, ...(decision.model === undefined ? {} : { routingModel: decision.model }), ...(digest === undefined ? {} : { digest }) },
+    shadows: decision.shadows.map((s) => ({ routingModel: s.model, picked: s.alias, agree: s.agree, ...(digestOf(s.model) === undefined ? {} : { digest: digestOf(s.model)! }) })),
+  });
 }

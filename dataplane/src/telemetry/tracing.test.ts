@@ -62,6 +62,16 @@ async function gateway(): Promise<RunningGateway> {
         router: { artifact: { file: join(dir, 'router.bin') }, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } },
       },
     ],
+    routers: [
+      {
+        name: 'virtual',
+        default: 'chat',
+        models: [
+          { name: 'rm-active', mode: 'active', artifact: { file: join(dir, 'router.bin') }, candidates: { 'model-a': 'chat', 'model-b': 'claude' } },
+          { name: 'rm-shadow', mode: 'shadow', artifact: { file: join(dir, 'router.bin') }, threshold: 0.01, candidates: { 'model-a': 'chat', 'model-b': 'claude' } },
+        ],
+      },
+    ],
     retries: { maxAttempts: 2, backoff: '1ms', maxRetryAfter: '1s' },
     cooldown: { failureThreshold: 2, duration: '60s' },
   };
@@ -265,6 +275,29 @@ describe('learned routing', () => {
     expect(quality[0]!).toBeGreaterThan(quality[1]!);
     for (const key of ['featurize_ms', 'head_ms', 'policy_ms']) expect(a[`switchboard.router.decision.${key}`]).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(a)).not.toContain('sorting');
+  });
+});
+
+describe('virtual alias (routing models in rollout modes)', () => {
+  it('records the acting RoutingModel, its digest and every shadow decision on a route span', async () => {
+    await post('/v1/chat/completions', { model: 'virtual', messages: [{ role: 'user', content: 'write code for sorting' }] }, { 'x-request-id': 'req-virtual' });
+    const spans = await spansOf('req-virtual');
+    const routes = spans.filter((s) => s.name === 'switchboard.route');
+    const aliasRoute = routes.find((r) => r.attributes['switchboard.route.strategy'] === 'virtual-alias')!;
+    expect(aliasRoute.attributes).toMatchObject({
+      'switchboard.route.virtual_alias': 'virtual',
+      'switchboard.route.virtual_alias.mode': 'active',
+      'switchboard.routing_model.name': 'rm-active',
+      'switchboard.route.reason_class': 'learned',
+      'switchboard.model': 'chat',
+      'switchboard.route.shadow.routing_models': ['rm-shadow'],
+      'switchboard.route.shadow.picks': ['claude'],
+      'switchboard.route.shadow.agree': [false],
+    });
+    expect(aliasRoute.attributes['switchboard.router.digest']).toMatch(/^[0-9a-f]{64}$/);
+    expect(aliasRoute.attributes['switchboard.route.shadow.digests']).toEqual([aliasRoute.attributes['switchboard.router.digest']]);
+    // Then the alias it picked routes as usual: a second route span names the deployment.
+    expect(routes.find((r) => r !== aliasRoute)!.attributes['switchboard.route.deployment']).toBe('primary');
   });
 });
 
