@@ -88,11 +88,9 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
   for (const inf of owned.values()) gatewayController.owns(inf, { kind: KINDS.gatewayConfig.kind, apiVersion: API_VERSION });
   gatewayController
     .watches(secrets, (s) => referencingGateways(gateways, s, (refs, name) => refs.secrets.includes(name)))
-    // A RoutingModel rolled out alongside another joins the gateways referencing that one.
-    .watches(routingModels, (rm) => {
-      const alongside = (rm.spec as { rollout?: { alongside?: string } } | undefined)?.rollout?.alongside;
-      return referencingGateways(gateways, rm, (refs, name) => refs.routingModel === name || (alongside !== undefined && refs.routingModel === alongside));
-    })
+    // Any RoutingModel may join (or leave) a gateway through `rollout.alongside`, and the watch
+    // sees only the new object: every gateway of the namespace routing through one re-renders.
+    .watches(routingModels, (rm) => referencingGateways(gateways, rm, (refs) => refs.routingModel !== undefined))
     .watches(pods, (p) => {
       const gateway = p.metadata?.labels?.[GATEWAY_LABEL];
       return gateway && p.metadata?.namespace ? [`${p.metadata.namespace}/${gateway}`] : [];
