@@ -9,7 +9,7 @@ import { admissionFor, createApiServer } from './http/api-server.js';
 import { GracefulShutdown, StreamRegistry } from './lifecycle/shutdown.js';
 import { closeAgents } from './pipeline/upstream.js';
 import { HealthRegistry } from './routing/health.js';
-import { circuitStates } from './telemetry/circuits.js';
+import { deploymentStates } from './telemetry/deployment-states.js';
 import { GatewayMetrics } from './telemetry/metrics.js';
 import { startTracing, type RequestTracer } from './telemetry/tracing.js';
 
@@ -104,7 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let accepting = true;
   const streams = new StreamRegistry();
   metrics.countStreams(() => streams.size);
-  metrics.readCircuits(() => circuitStates(config.current(), health, Date.now()));
+  metrics.readDeployments(() => deploymentStates(config.current(), health, Date.now()));
   let sweep: NodeJS.Timeout | undefined;
   const lifecycle = new GracefulShutdown({
     stopAccepting() {

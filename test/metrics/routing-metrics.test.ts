@@ -109,6 +109,9 @@ describe('switchboard metrics on the admin port', () => {
     const cost = usages.reduce((n, u) => n + usd(PRICES.chat.pricing, u), 0);
     expect(total(samples, 'switchboard_cost_usd_total', { model: 'chat', deployment: 'chat-a' })).toBeCloseTo(cost, 12);
     expect(total(samples, 'switchboard_request_duration_seconds_count', { model: 'chat', operation: 'chat' })).toBe(2);
+    // Read from the health registry at scrape time: what the balancer sees.
+    expect(total(samples, 'switchboard_deployment_first_byte_ewma_seconds', { model: 'chat', deployment: 'chat-a' })).toBeGreaterThan(0);
+    expect(total(samples, 'switchboard_deployment_in_flight_requests', { model: 'chat', deployment: 'chat-a' })).toBe(0);
     // Not streamed: no time to first token.
     expect(total(samples, 'switchboard_time_to_first_token_seconds_count', { model: 'chat' })).toBe(0);
   });
@@ -231,6 +234,8 @@ describe('switchboard metrics on the admin port', () => {
       ['switchboard_request_duration_seconds', 'histogram'],
       ['switchboard_time_to_first_token_seconds', 'histogram'],
       ['switchboard_circuit_breaker_open', 'gauge'],
+      ['switchboard_deployment_in_flight_requests', 'gauge'],
+      ['switchboard_deployment_first_byte_ewma_seconds', 'gauge'],
     ]) {
       expect(text).toMatch(new RegExp(`^# TYPE ${name} ${type}$`, 'm'));
     }

@@ -3,10 +3,14 @@
 // Every metric is listed in docs/metrics.md, generated from this registry (metrics-doc.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export interface CircuitState {
+export interface DeploymentState {
   model: string;
   deployment: string;
+  /** Circuit breaker open: cooling down. */
   open: boolean;
+  inFlight: number;
+  /** EWMA of time to first byte; undefined until the deployment first answered. */
+  firstByteMs: number | undefined;
 }
 
 /** What the admission gauges read at scrape time. */
@@ -97,8 +101,8 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: () => this.publish(),
   });
-  /** Read at scrape time from the health registry (readCircuits): nothing on the request path. */
-  private circuits: () => Iterable<CircuitState> = () => [];
+  /** Read at scrape time from the health registry (readDeployments): nothing on the request path. */
+  private deployments: () => Iterable<DeploymentState> = () => [];
   readonly circuitOpen: Gauge = new Gauge({
     name: 'switchboard_circuit_breaker_open',
     help: 'Circuit breaker per deployment of the current config: 1 while it is cooling down (skipped by routing), 0 when closed.',
@@ -106,7 +110,27 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: () => {
       this.circuitOpen.reset();
-      for (const c of this.circuits()) this.circuitOpen.set({ model: c.model, deployment: c.deployment }, c.open ? 1 : 0);
+      for (const d of this.deployments()) this.circuitOpen.set({ model: d.model, deployment: d.deployment }, d.open ? 1 : 0);
+    },
+  });
+  readonly deploymentInFlight: Gauge = new Gauge({
+    name: 'switchboard_deployment_in_flight_requests',
+    help: 'Tries in flight to each deployment of the current config (what least-inflight balances on).',
+    labelNames: ['model', 'deployment'],
+    registers: [this.registry],
+    collect: () => {
+      this.deploymentInFlight.reset();
+      for (const d of this.deployments()) this.deploymentInFlight.set({ model: d.model, deployment: d.deployment }, d.inFlight);
+    },
+  });
+  readonly deploymentFirstByte: Gauge = new Gauge({
+    name: 'switchboard_deployment_first_byte_ewma_seconds',
+    help: 'Moving average (EWMA) of the time to first byte of each deployment of the current config (what lowest-latency routes on); absent until it first answered.',
+    labelNames: ['model', 'deployment'],
+    registers: [this.registry],
+    collect: () => {
+      this.deploymentFirstByte.reset();
+      for (const d of this.deployments()) if (d.firstByteMs !== undefined) this.deploymentFirstByte.set({ model: d.model, deployment: d.deployment }, d.firstByteMs / 1000);
     },
   });
 
@@ -170,9 +194,9 @@ export class GatewayMetrics {
     this.publish = publish;
   }
 
-  /** Where switchboard_circuit_breaker_open comes from: the current config's deployments and their health. */
-  readCircuits(circuits: () => Iterable<CircuitState>): void {
-    this.circuits = circuits;
+  /** Where the per-deployment gauges come from: the current config's deployments and their health. */
+  readDeployments(deployments: () => Iterable<DeploymentState>): void {
+    this.deployments = deployments;
   }
 
   /** Where the admission gauges come from: the gate of the current config, if any. */
