@@ -9,7 +9,7 @@ import { replicaPod, secretKeys, slimmed, type ReplicaPod, type SecretKeys } fro
 import { gatewayConfigReconciler, parseGatewaySpec, type GatewayConfigObject } from './gateway-config.js';
 import { secretNames } from './gateway-workload.js';
 import { GATEWAY_LABEL, KINDS, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
-import { gatewaysUsing, routingModelReconciler, type RoutingModelObject } from './routing-model.js';
+import { routingModelReconciler, type RoutingModelObject } from './routing-model.js';
 import type { KedaOptions } from './scaled-object.js';
 
 export interface ControllerOptions {
@@ -104,8 +104,9 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
     reconcile: routingModelReconciler({ client, writer, routingModels, gateways, logger }),
   })
     .for(routingModels)
-    // Applied follows the status of the gateways routing through the model (or the one it runs alongside).
-    .watches(gateways, (gw) => routingModels.list().flatMap((rm) => (gatewaysUsing(rm, [gw]).length > 0 ? [`${rm.metadata?.namespace ?? ''}/${rm.metadata?.name ?? ''}`] : [])))
+    // Applied follows the gateways routing through the model; a gateway may also stop referencing
+    // one (the watch sees only the new object), so every RoutingModel of its namespace is rechecked.
+    .watches(gateways, (gw) => routingModels.list().flatMap((rm) => (rm.metadata?.namespace === gw.metadata?.namespace ? [`${rm.metadata?.namespace ?? ''}/${rm.metadata?.name ?? ''}`] : [])))
     .owns(owned.get(KINDS.configMap.kind) as Informer, { kind: KINDS.routingModel.kind, apiVersion: API_VERSION });
 
   manager.addController(gatewayController);
