@@ -178,8 +178,11 @@ export class LearnedRouter {
 /** Default willingness to pay: one full unit of quality is worth $10 per million tokens. */
 export const defaultLambda = 10;
 
-/** Head parameters that suit dense embeddings: kNN matches every dimension, not the strongest few. */
-const denseHeadDefaults: Record<string, Record<string, unknown>> = { knn: { maxQueryTerms: 0 } };
+/**
+ * Head parameters for dense embeddings: kNN matches every dimension, not the strongest few; ridge
+ * needs a stronger penalty (alpha 60: +2.5 points in 5-fold CV on MiniLM, +1.8 at the hashed 10).
+ */
+const denseHeadDefaults: Record<string, Record<string, unknown>> = { knn: { maxQueryTerms: 0 }, linear: { alpha: 60 } };
 
 export function trainingSet(examples: readonly RoutingExample[], models: readonly string[], featurizer: SyncFeaturizer): TrainingSet {
   const m = models.length;
