@@ -16,9 +16,11 @@ function fakeClock(): AdmissionClock & { advance(ms: number): void } {
     },
     advance(ms) {
       now += ms;
-      const due = timers.filter((t) => t.at <= now);
-      timers = timers.filter((t) => t.at > now);
-      due.forEach((t) => t.fn());
+      // Timers set by due timers run too when they are due.
+      for (let due = timers.filter((t) => t.at <= now); due.length > 0; due = timers.filter((t) => t.at <= now)) {
+        timers = timers.filter((t) => t.at > now);
+        due.forEach((t) => t.fn());
+      }
     },
   };
 }
@@ -76,6 +78,21 @@ describe('AdmissionController', () => {
     first.permit.release({});
     expect(await critical).toMatchObject({ admitted: true });
     expect(admission.snapshot().queued).toEqual({ critical: 0, standard: 1, sheddable: 0 });
+  });
+});
+
+describe('queue deadline after a stall', () => {
+  it('gives a slot freed before the deadline timer ran to the waiter instead of shedding it', async () => {
+    const clock = fakeClock();
+    const admission = new AdmissionController(settings, clock);
+    const busy = admitted(admission.acquire('standard'));
+    admitted(admission.acquire('standard'));
+    const waiting = admission.acquire('standard');
+    // The deadline timer fires, but a permit comes back in the same turn (I/O after a stall).
+    clock.setTimeout(() => busy.permit.release({}), 1000);
+    clock.advance(1000);
+    expect(await waiting).toMatchObject({ admitted: true, waitedMs: 1000 });
+    expect(admission.snapshot().shed.queue_timeout).toBe(0);
   });
 });
 

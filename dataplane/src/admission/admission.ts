@@ -119,7 +119,11 @@ export class AdmissionController {
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { priority, since: this.clock.now(), timer: undefined, resolve };
-      waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), this.settings.queueTimeoutMs);
+      waiter.timer = this.clock.setTimeout(() => {
+        // One more turn of the event loop first: after a stall, timers run before the I/O that
+        // frees slots, and a slot freed during the stall should still go to the waiter.
+        waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), 0);
+      }, this.settings.queueTimeoutMs);
       this.queues[priority].push(waiter);
     });
   }
