@@ -94,7 +94,7 @@ const lines = [
   '',
   `Featurize latency, one query at a time: ${sample.length} queries of the data (≤ 256 tokens) p50 ${percentile(times, 0.5).toFixed(1)} ms, p99 ${percentile(times, 0.99).toFixed(1)} ms; a short query p50 ${percentile(shortTimes, 0.5).toFixed(1)} ms, p99 ${percentile(shortTimes, 0.99).toFixed(1)} ms.`,
   '',
-  '| head | hashed: argmax quality (vs best single) | onnx: argmax quality (vs best single) | hashed: cost to reach best single, × its cost | onnx: same | hashed train s | onnx train s |',
+  '| head | hashed: argmax quality (vs best single) | onnx: argmax quality (vs best single) | hashed: cost to reach best single, × its cost | onnx: same | hashed s per fold (train + eval) | onnx s per fold |',
   '|---|---|---|---|---|---|---|',
 ];
 for (const kind of flags.kinds.split(',')) {

@@ -95,6 +95,13 @@ describe('http featurizer', () => {
     expect(seen).toHaveLength(4);
   });
 
+  it('embeds a prompt once when concurrent requests carry it', async () => {
+    const f = new HttpFeaturizer(params());
+    const rows = await Promise.all([f.featurize('same'), f.featurize('same'), f.featurize('other')]);
+    expect(seen.map((s) => s.input)).toEqual([['same'], ['other']]);
+    expect(rows[0]).toBe(rows[1]);
+  });
+
   it('names the endpoint and the problem when a request fails', async () => {
     const f = new HttpFeaturizer(params());
     mode = 'error';

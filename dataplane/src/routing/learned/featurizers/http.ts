@@ -36,6 +36,8 @@ export class HttpFeaturizer implements AsyncFeaturizer {
   private readonly endpoint: string;
   private readonly apiKey: string | undefined;
   private readonly cache: LRUCache<string, SparseVector>;
+  /** Requests in flight by key, so concurrent requests with the same prompt embed it once. */
+  private readonly pending = new Map<string, Promise<SparseVector>>();
 
   constructor(params: HttpParams, apiKey?: string) {
     this.params = checkHttpParams(params);
@@ -67,12 +69,17 @@ export class HttpFeaturizer implements AsyncFeaturizer {
 
   async featurize(text: string): Promise<SparseVector> {
     const key = sha256(text);
-    const hit = this.cache.get(key);
+    const hit = this.cache.get(key) ?? this.pending.get(key);
     if (hit !== undefined) return hit;
-    const [vector] = await this.request([text]);
-    const row = denseRow(vector!);
-    this.cache.set(key, row);
-    return row;
+    const embedding = this.request([text])
+      .then(([vector]) => {
+        const row = denseRow(vector!);
+        this.cache.set(key, row);
+        return row;
+      })
+      .finally(() => this.pending.delete(key));
+    this.pending.set(key, embedding);
+    return embedding;
   }
 
   /** Embeds in batches of batchSize; does not fill the cache (training data is not traffic). */
