@@ -169,6 +169,13 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     // Each answer is consistent with the config that served it: old hash -> strong, new -> cheap.
     expect(answers.filter((a) => (a.hash === before.hash ? a.model !== 'strong' : a.model !== 'cheap'))).toEqual([]);
     expect(answers.slice(afterSwap).every((a) => a.model === 'cheap')).toBe(true);
+    // The operator follows the new artifact (it re-reads the referenced ConfigMap every 10 s):
+    // the GatewayConfig's hash becomes the one the data plane reports, and ConfigApplied is True.
+    const applied = await waitFor('ConfigApplied on the swapped artifact', async () => {
+      const g = await getJson<{ status?: { configHash?: string; conditions?: Array<{ type: string; status: string }> } }>(cluster, ['gatewayconfig', GW, '-n', NS]);
+      return g?.status?.configHash === swapped!.hash && condition(g, 'ConfigApplied')?.status === 'True' ? g : undefined;
+    }, 30_000);
+    expect(applied.status?.configHash).toBe(swapped!.hash);
   }, 60_000);
 
   it('records a shadow RoutingModel rolled out alongside, without acting on it', async () => {

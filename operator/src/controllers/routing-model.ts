@@ -1,7 +1,8 @@
 // The RoutingModel reconciler: an inline artifact is validated and packed, gzip-compressed, into
-// the <name>-artifact ConfigMap (binaryData); a configMapRef is checked to exist and hold its key;
-// a URI with sha256 is recorded as is (the data plane downloads and verifies it). The artifact
-// format itself is not interpreted here: base64, size and digests only. The Applied condition
+// the <name>-artifact ConfigMap (binaryData); a configMapRef is checked to exist and hold its key
+// (and re-read every CONFIG_MAP_POLL_MS); a URI with sha256 is recorded as is (the data plane
+// downloads and verifies it). The artifact format itself is not interpreted here: base64, size
+// and digests only. The Applied condition
 // says whether the GatewayConfigs routing through the model (directly or alongside another) serve it.
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -14,6 +15,9 @@ import { artifactConfigMapName, type Manifest } from './gateway-workload.js';
 import { ARTIFACT_SHA256_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, KINDS, MANAGED_BY_LABEL, ReferenceNotReadyError, resourceRef, shortHash } from './meta.js';
 
 export const ARTIFACT_KEY = 'artifact.gz';
+/** A referenced ConfigMap is not watched (user ConfigMaps are not cached): it is re-read this
+ *  often, so status.artifactSha256, and the gateways' config hash with it, follow a new artifact. */
+export const CONFIG_MAP_POLL_MS = 10_000;
 /** Largest decoded inline artifact: what 64 KiB of base64 (the CRD's limit) can hold. */
 export const MAX_INLINE_BYTES = 48 * 1024;
 
@@ -187,5 +191,6 @@ export function routingModelReconciler(deps: RoutingModelReconcilerDeps): Reconc
     const applied = deps.gateways && appliedCondition(rm, deps.gateways.list());
     await deps.writer.writeStatus(KINDS.routingModel, rm, (current) => routingModelStatus(current.status, current.metadata?.generation, outcome, clock.now(), applied), { signal: ctx.signal });
     if (!outcome.ok && outcome.retry) throw new ReferenceNotReadyError(outcome.reason, outcome.message);
+    return refName ? { requeueAfter: CONFIG_MAP_POLL_MS } : undefined;
   };
 }
