@@ -21,8 +21,10 @@ export function createAdminServer(deps: AdminDeps): Server {
       const body = JSON.stringify({ ready, configHash: status.hash, lastConfigError: status.lastError ?? null });
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(body);
     } else if (path === '/metrics') {
-      deps.metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': deps.metrics.registry.contentType }).end(text),
+      // OpenMetrics (with trace-id exemplars) only for a scraper that asks for it.
+      const registry = req.headers.accept?.includes('application/openmetrics-text') ? deps.metrics.openMetrics : deps.metrics.registry;
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );
     } else {

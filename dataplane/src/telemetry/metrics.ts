@@ -1,7 +1,7 @@
 // Prometheus metrics served on the admin port. Labels stay low-cardinality: model alias,
 // deployment name, operation, status, and fixed classes (route-class.ts) instead of free text.
 // Every metric is listed in docs/metrics.md, generated from this registry (metrics-doc.ts).
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType } from 'prom-client';
 
 export interface DeploymentState {
   model: string;
@@ -31,12 +31,15 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: () => this.publish(),
   });
-  readonly duration = new Histogram({
+  readonly duration = new Histogram<'model' | 'operation' | 'trace_id'>({
     name: 'switchboard_request_duration_seconds',
     help: 'Time from request received to response end.',
     labelNames: ['model', 'operation'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
+    // A traced request's trace_id, shown in the OpenMetrics format (openMetrics below). prom-client
+    // refuses exemplar metrics in a Prometheus-format registry at construction: registered below.
+    registers: [],
+    enableExemplars: true,
   });
   readonly timeToFirstToken = new Histogram({
     name: 'switchboard_time_to_first_token_seconds',
@@ -185,8 +188,14 @@ export class GatewayMetrics {
     },
   });
 
+  /** The same metrics in the OpenMetrics format, which carries the exemplars; served when a scraper asks for it. */
+  readonly openMetrics = new Registry<OpenMetricsContentType>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+    this.registry.registerMetric(this.duration);
+    this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    for (const metric of this.registry.getMetricsAsArray()) this.openMetrics.registerMetric(metric as unknown as Metric);
   }
 
   /** What runs before the request counters are read: called by each, so any scrape order works. */

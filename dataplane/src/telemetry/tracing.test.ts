@@ -354,3 +354,21 @@ describe('logs', () => {
     expect(JSON.stringify(logLines)).not.toContain('log-worthy secret');
   });
 });
+
+describe('exemplars', () => {
+  it('puts the trace id of a traced request on the duration histogram, in OpenMetrics only', async () => {
+    const traceId = 'e'.repeat(32);
+    await post('/v1/chat/completions', { model: 'claude', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }, { traceparent: `00-${traceId}-${CLIENT_SPAN}-01`, 'x-request-id': 'req-exemplar' });
+    await accessLogged('req-exemplar');
+    const open = await fetch(`${gw.adminUrl}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
+    expect(open.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+    const lines = (await open.text()).split('\n').filter((l) => l.includes(`# {trace_id="${traceId}"}`));
+    // The latest observation in its bucket: exactly one bucket of the answering alias holds it.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^switchboard_request_duration_seconds_bucket\{le="[^"]+",model="claude",operation="chat"\} \d+ # \{trace_id="e{32}"\} [0-9.e-]+ [0-9.]+$/);
+    // Plain Prometheus scrapes are unchanged: no exemplars.
+    const plain = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    expect(plain).toContain('switchboard_request_duration_seconds_bucket{');
+    expect(plain).not.toContain('trace_id=');
+  });
+});
