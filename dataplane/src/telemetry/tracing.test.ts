@@ -372,3 +372,52 @@ describe('exemplars', () => {
     expect(plain).not.toContain('trace_id=');
   });
 });
+
+describe('admission', () => {
+  it('a shed request has a route span with reason class shed and an error server span', async () => {
+    const shedDir = await mkdtemp(join(tmpdir(), 'switchboard-tracing-shed-'));
+    const config: RuntimeConfigInput = {
+      models: [
+        { name: 'chat', deployments: [deployment('primary')] },
+        { name: 'stuck', deployments: [deployment('hanging', { headers: { 'x-mock-fault': 'hang' } })] },
+      ],
+      shedding: { maxConcurrency: 1, minConcurrency: 1, queue: { maxDepth: 0, timeout: '1s' } },
+      timeouts: { connect: '1s', firstByte: '30s', total: '30s' },
+    };
+    await writeFile(join(shedDir, 'gateway.json'), JSON.stringify(config));
+    const shedding = await startGateway({ configPath: join(shedDir, 'gateway.json'), port: 0, adminPort: 0, env: {}, log: pino(logSink), tracer });
+    const holder = new AbortController();
+    try {
+      // One request holds the only slot (the upstream never answers) until the test aborts it.
+      const held = fetch(`${shedding.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stuck', messages: [{ role: 'user', content: 'hold' }] }),
+        signal: holder.signal,
+      }).catch(() => undefined);
+      const deadline = Date.now() + 5000;
+      while (!mock.stats().recent.some((r) => r.model === 'hanging-model' && r.status === null)) {
+        if (Date.now() > deadline) throw new Error('the holding request never reached the mock');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const res = await fetch(`${shedding.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-shed' },
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await res.text();
+      expect(res.status).toBe(503);
+      const spans = await spansOf('req-shed');
+      const route = one(spans, SpanKind.INTERNAL, 'switchboard.route');
+      expect(route.attributes).toMatchObject({ 'switchboard.route.reason_class': 'shed', 'switchboard.route.strategy': 'admission' });
+      expect(spans.filter((s) => s.kind === SpanKind.CLIENT)).toHaveLength(0);
+      expect(one(spans, SpanKind.SERVER).status.code).toBe(SpanStatusCode.ERROR);
+      holder.abort();
+      await held;
+    } finally {
+      holder.abort();
+      await shedding.close(100);
+      await rm(shedDir, { recursive: true, force: true });
+    }
+  });
+});
