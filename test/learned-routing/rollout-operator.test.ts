@@ -69,21 +69,24 @@ function gatewayConfig(routing: Record<string, unknown> = {}): object {
 
 interface Answer {
   status: number;
+  /** A stream that ended with [DONE] and no error event; true for a JSON answer. */
+  complete: boolean;
   model: string | null;
   router: string | null;
   shadow: string | null;
   hash: string | null;
 }
 
-async function ask(text: string): Promise<Answer> {
+async function ask(text: string, stream = false): Promise<Answer> {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'picker', messages: [{ role: 'user', content: text }] }),
+    body: JSON.stringify({ model: 'picker', messages: [{ role: 'user', content: text }], stream }),
   });
-  await res.text();
+  const body = await res.text();
+  const complete = !stream || (body.trimEnd().endsWith('data: [DONE]') && !body.includes('"error"'));
   const h = (name: string): string | null => res.headers.get(name);
-  return { status: res.status, model: h('x-switchboard-model'), router: h('x-switchboard-router'), shadow: h('x-switchboard-shadow-route'), hash: h('x-switchboard-config-hash') };
+  return { status: res.status, complete, model: h('x-switchboard-model'), router: h('x-switchboard-router'), shadow: h('x-switchboard-shadow-route'), hash: h('x-switchboard-config-hash') };
 }
 
 interface RoutingModelJson {
@@ -146,26 +149,26 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     expect(condition(rm, 'Ready')).toMatchObject({ status: 'True', reason: 'ArtifactReferenced' });
   }, 60_000);
 
-  it('hot-swaps a new artifact under load without a failed request', async () => {
+  it('hot-swaps a new artifact under load, streamed and not, without a failed request', async () => {
     const before = await ask(CODE);
     const answers: Answer[] = [];
     let swapped: Answer | undefined;
     let stop = false;
-    const worker = async (): Promise<void> => {
+    const worker = async (stream: boolean): Promise<void> => {
       while (!stop) {
-        const a = await ask(CODE);
+        const a = await ask(CODE, stream);
         answers.push(a);
         if (a.hash !== before.hash && a.model === 'cheap') swapped ??= a;
       }
     };
-    const workers = [worker(), worker(), worker(), worker()];
+    const workers = [worker(false), worker(false), worker(true), worker(true)];
     await apply(artifactConfigMap(asAliases(true)));
     await waitFor('the swapped router', () => swapped, 20_000, 20);
     const afterSwap = answers.length;
     await waitFor('more answers after the swap', () => answers.length >= afterSwap + 20 || undefined, 10_000, 20);
     stop = true;
     await Promise.all(workers);
-    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.filter((a) => a.status !== 200 || !a.complete)).toEqual([]);
     // Each answer is consistent with the config that served it: old hash -> strong, new -> cheap.
     expect(answers.filter((a) => (a.hash === before.hash ? a.model !== 'strong' : a.model !== 'cheap'))).toEqual([]);
     expect(answers.slice(afterSwap).every((a) => a.model === 'cheap')).toBe(true);
