@@ -15,7 +15,7 @@ export type RouterDigests = Array<readonly [string, string]>;
 export type RoutingRender = { ok: true; router: RouterInput | undefined; digests: RouterDigests } | { ok: false; reason: 'RoutingModelNotFound' | 'InvalidRoutingModel'; message: string; retry: boolean };
 
 /** The RoutingModels rolled out alongside `name`, by name (deterministic order). */
-export function alongsideOf(name: string, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingModelObject[] {
+function alongsideOf(name: string, namespace: string, routingModels: readonly RoutingModelObject[]): RoutingModelObject[] {
   return routingModels
     .filter((rm) => rm.metadata?.namespace === namespace && (rm.spec as { rollout?: { alongside?: unknown } } | undefined)?.rollout?.alongside === name)
     .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));

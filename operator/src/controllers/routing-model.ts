@@ -112,7 +112,7 @@ function rolloutTarget(rm: RoutingModelObject): string {
 }
 
 /** Names of the GatewayConfigs (same namespace) routing through `rm`, directly or as the model it runs alongside. */
-export function gatewaysUsing(rm: RoutingModelObject, gateways: readonly GatewayConfigObject[]): GatewayConfigObject[] {
+function gatewaysUsing(rm: RoutingModelObject, gateways: readonly GatewayConfigObject[]): GatewayConfigObject[] {
   const target = rolloutTarget(rm);
   return gateways
     .filter((gw) => gw.metadata?.namespace === rm.metadata?.namespace && (gw.spec as { routing?: { routingModelRef?: { name?: unknown } } } | undefined)?.routing?.routingModelRef?.name === target)
