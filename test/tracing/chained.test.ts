@@ -1,5 +1,6 @@
 // End to end through real servers: a client with a traceparent -> gateway A -> gateway B -> the
-// mock, both gateways separate `switchboard gateway` processes exporting OTLP to a real Jaeger v2.
+// mock, both gateways separate `switchboard gateway` processes exporting OTLP to a real Jaeger v2
+// (A as protobuf, B as JSON).
 // The trace is read back from Jaeger's query API: one connected trace with both gateways' server,
 // route and GenAI client spans, the replica identity, and x-request-id carried all the way.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -28,8 +29,9 @@ async function startGatewayProcess(name: string, config: RuntimeConfigInput, env
   return `http://127.0.0.1:${port}`;
 }
 
-function tracing(serviceName: string): RuntimeConfigInput['telemetry'] {
-  return { tracing: { endpoint: jaeger.otlpUrl, serviceName, sampleRatio: 0 } };
+/** Sample ratio 0: only the client's sampled traceparent makes these requests traced (parent-based). */
+function tracing(serviceName: string, protocol: 'http/protobuf' | 'http/json'): RuntimeConfigInput['telemetry'] {
+  return { tracing: { endpoint: jaeger.otlpUrl, protocol, serviceName, sampleRatio: 0 } };
 }
 
 beforeAll(async () => {
@@ -40,12 +42,12 @@ beforeAll(async () => {
   const shutdown = { drainDelay: '0s', maxStreamDuration: '5s' };
   const urlB = await startGatewayProcess(
     'gateway-b',
-    { models: [{ name: 'chat', deployments: [{ name: 'b-mock', provider: 'openai', model: 'mock-model', baseUrl: `${mock.url}/v1` }] }], shutdown, telemetry: tracing('gateway-b') },
+    { models: [{ name: 'chat', deployments: [{ name: 'b-mock', provider: 'openai', model: 'mock-model', baseUrl: `${mock.url}/v1` }] }], shutdown, telemetry: tracing('gateway-b', 'http/json') },
     { POD_NAME: 'gateway-b-0', NODE_NAME: 'node-b' },
   );
   urlA = await startGatewayProcess(
     'gateway-a',
-    { models: [{ name: 'chat', deployments: [{ name: 'a-to-b', provider: 'openai-compatible', model: 'chat', baseUrl: `${urlB}/v1` }] }], shutdown, telemetry: tracing('gateway-a') },
+    { models: [{ name: 'chat', deployments: [{ name: 'a-to-b', provider: 'openai-compatible', model: 'chat', baseUrl: `${urlB}/v1` }] }], shutdown, telemetry: tracing('gateway-a', 'http/protobuf') },
     { POD_NAME: 'gateway-a-0', NODE_NAME: 'node-a' },
   );
 }, 180_000);

@@ -35,6 +35,9 @@ import type { TracingSettings } from './tracing-settings.js';
 
 const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
+/** A collector that does not answer delays the final flush at shutdown by at most this much. */
+const EXPORT_TIMEOUT_MS = 5000;
+
 /** Recorded text is cut to this many characters per attribute. */
 const CONTENT_LIMIT = 16 * 1024;
 
@@ -73,7 +76,7 @@ export class OtelRequestTracer implements RequestTracer {
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ ...settings.resource, [ATTR_SERVICE_NAME]: settings.serviceName }));
     // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
-    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 });
+    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
     const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
     return new OtelRequestTracer(provider, provider.getTracer('switchboard'), live);
@@ -105,8 +108,8 @@ export class OtelRequestTracer implements RequestTracer {
 }
 
 function exporterFor(settings: TracingSettings): SpanExporter {
-  if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl);
-  return new OTLPTraceExporter({ url: settings.tracesUrl });
+  if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
+  return new OTLPTraceExporter({ url: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS });
 }
 
 class OtelRequestTrace implements RequestTrace {

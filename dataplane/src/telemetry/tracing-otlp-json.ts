@@ -6,10 +6,10 @@ import { JsonTraceSerializer, TraceExporterMetricsHelper } from '@opentelemetry/
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 export class OTLPJsonTraceExporter extends OTLPExporterBase<ReadableSpan[]> implements SpanExporter {
-  constructor(url: string) {
+  constructor(url: string, timeoutMillis: number) {
     super(
       createOtlpHttpExportDelegate(
-        convertLegacyHttpOptions({ url }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' }),
+        convertLegacyHttpOptions({ url, timeoutMillis }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' }),
         JsonTraceSerializer,
         'otlp_http_json_span_exporter',
         TraceExporterMetricsHelper,
