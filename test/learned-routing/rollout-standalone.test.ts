@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimeConfigInput } from '@switchboard/crds';
-import { deployment, gatewayConfig, MASTER_KEY, metricValue, readiness, startTestGateway, startTestMock, upstreamCount, waitFor, type TestGateway } from '../support/stack.js';
+import { deployment, gatewayConfig, MASTER_KEY, metricValue, readiness, sha256Hex, startTestGateway, startTestMock, upstreamCount, waitFor, type TestGateway } from '../support/stack.js';
 import type { MockServer } from '../../dataplane/src/mock/server.js';
 import { canaryBucket } from '../../dataplane/src/routing/rollout/alias-router.js';
 import { signArtifact } from '../../dataplane/src/routing/rollout/signature.js';
@@ -19,6 +19,7 @@ import { gzip, trainArtifact, writeBytesAtomic } from './fixtures.js';
 type RoutingModelInput = NonNullable<RuntimeConfigInput['routers']>[number]['models'][number];
 
 const CODE = 'write code for merging two sorted arrays';
+const TEAM_KEY = 'sk-team-rollout';
 const CHAT = 'tell me a story about a brave little dog';
 const candidates = { 'model-a': 'strong', 'model-b': 'cheap' };
 const keys = generateKeyPairSync('ed25519');
@@ -39,7 +40,7 @@ function config(models: RoutingModelInput[]): RuntimeConfigInput {
       { name: 'strong', deployments: [deployment(mock, 'strong-d', 'openai')] },
       { name: 'cheap', deployments: [deployment(mock, 'cheap-d', 'openai')] },
     ],
-    { routers: [{ name: 'auto', default: 'strong', models }] },
+    { routers: [{ name: 'auto', default: 'strong', models }], auth: { masterKey: { env: 'SWITCHBOARD_MASTER_KEY' }, clientKeys: [{ name: 'team', sha256: sha256Hex(TEAM_KEY), models: ['auto'] }] } },
   );
 }
 const fileModel = (name: string, file: string, extra: Partial<RoutingModelInput> = {}): RoutingModelInput => ({ name, artifact: { file: join(gw.dir, file) }, candidates, ...extra });
@@ -53,11 +54,11 @@ interface Answer {
   hash: string | null;
 }
 
-async function ask(text: string, requestId?: string): Promise<Answer> {
+async function ask(text: string, requestId?: string, key = MASTER_KEY, model = 'auto'): Promise<Answer> {
   const res = await fetch(`${gw.url}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
-    body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: text }] }),
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: text }] }),
   });
   await res.text();
   const h = (name: string): string | null => res.headers.get(name);
@@ -106,6 +107,12 @@ describe('a virtual alias routed by an active routing model', () => {
     expect(code).toMatchObject({ status: 200, model: 'strong', router: 'auto; picker; active', shadow: null });
     expect(code.reason).toMatch(/^router auto: picker active, learned knn \(model-a q=[0-9.]+ cost=3; lambda=10\) -> strong; weighted$/);
     expect(await ask(CHAT)).toMatchObject({ status: 200, model: 'cheap', router: 'auto; picker; active' });
+  });
+
+  it('lets a client key allowed only the virtual alias reach the aliases it picks, not call them directly', async () => {
+    expect(await ask(CODE, undefined, TEAM_KEY)).toMatchObject({ status: 200, model: 'strong' });
+    expect(await ask(CHAT, undefined, TEAM_KEY)).toMatchObject({ status: 200, model: 'cheap' });
+    expect((await ask(CODE, undefined, TEAM_KEY, 'strong')).status).toBe(403);
   });
 
   it('lists the virtual alias in /v1/models', async () => {
