@@ -66,6 +66,16 @@ describe('priority per client key', () => {
     expect((await busy).status).toBe(200);
   });
 
+  it('answers 400 naming the header when it is not a class name', async () => {
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.other}`, 'x-switchboard-priority': 'urgent' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'x-switchboard-priority', code: 'invalid_priority' } });
+  });
+
   it('lets a critical key lower itself with the header', async () => {
     const busy = call(MASTER_KEY);
     await gauge('switchboard_admission_in_flight', 1);

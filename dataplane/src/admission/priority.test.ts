@@ -29,10 +29,10 @@ describe('priority mapping', () => {
     expect(effectivePriority(entitlementOf(key('master'), new Map([['master', { priority: 'standard' as const }]])), 'critical')).toBe('standard');
   });
 
-  it('reads only the three class names from the header', () => {
+  it('reads one of the three class names from the header; anything else is invalid', () => {
     expect(requestedPriority('sheddable')).toBe('sheddable');
-    expect(requestedPriority('urgent')).toBeUndefined();
-    expect(requestedPriority(['critical', 'critical'])).toBeUndefined();
+    expect(requestedPriority('urgent')).toBe('invalid');
+    expect(requestedPriority(['critical', 'critical'])).toBe('invalid');
     expect(requestedPriority(undefined)).toBeUndefined();
   });
 });

@@ -11,9 +11,10 @@ export interface Entitlement {
   unmarked: Priority;
 }
 
-/** The header's class, or undefined when absent or not a class name. */
-export function requestedPriority(header: string | string[] | undefined): Priority | undefined {
-  return header === 'critical' || header === 'standard' || header === 'sheddable' ? header : undefined;
+/** The header's class, undefined when absent, 'invalid' for anything but one class name. */
+export function requestedPriority(header: string | string[] | undefined): Priority | 'invalid' | undefined {
+  if (header === undefined) return undefined;
+  return header === 'critical' || header === 'standard' || header === 'sheddable' ? header : 'invalid';
 }
 
 /**

@@ -19,7 +19,7 @@ import type { RequestTrace, RequestTracer } from '../telemetry/tracing.js';
 import { ExchangeMetrics } from '../telemetry/exchange-metrics.js';
 import { refusalRoute } from '../telemetry/route-class.js';
 import { readBody } from './body.js';
-import { GatewayError, errorBody } from './errors.js';
+import { GatewayError, badRequest, errorBody } from './errors.js';
 import { parseRequest } from './request-shape.js';
 
 const routes: Record<string, Operation> = {
@@ -93,7 +93,11 @@ async function handleOperation(op: Operation, req: IncomingMessage, res: ServerR
   const principal = authenticate(state.auth, req.headers);
   const gate = deps.admission?.(state);
   if (!gate) return handleAdmitted(op, req, res, requestId, deps, state, principal, undefined, trace);
-  const priority = effectivePriority(entitlementOf(principal, gate.settings.clients), requestedPriority(req.headers['x-switchboard-priority']));
+  const requested = requestedPriority(req.headers['x-switchboard-priority']);
+  if (requested === 'invalid') {
+    throw badRequest('x-switchboard-priority: expected one of critical, standard, sheddable.', 'x-switchboard-priority', 'invalid_priority');
+  }
+  const priority = effectivePriority(entitlementOf(principal, gate.settings.clients), requested);
   const pending = gate.enter(principal?.name, priority);
   const concurrency = gate.concurrency;
   if (concurrency) deps.metrics.admissionQueue.set(concurrency.queueDepth());
