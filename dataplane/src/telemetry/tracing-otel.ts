@@ -1,6 +1,8 @@
 // The OpenTelemetry side of request tracing, loaded only when tracing is on (tracing.ts). Spans
 // are made by hand with explicit parent contexts (no context manager, no auto-instrumentation):
 // the server span's context is carried by the RequestTrace, not by async-local storage.
+// Attributes are set after startSpan, not passed to it: the SDK validates start attributes twice,
+// and an unsampled span gets none built.
 import {
   ROOT_CONTEXT,
   SpanKind,
@@ -84,16 +86,19 @@ export class OtelRequestTracer implements RequestTracer {
 
   start(request: RequestStart): RequestTrace {
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
-    const attributes: Attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: request.method,
-      [ATTR_URL_PATH]: request.path,
-      [SWITCHBOARD.requestId]: request.requestId,
-    };
-    if (request.op !== undefined) {
-      attributes[ATTR_HTTP_ROUTE] = request.path;
-      attributes[GEN_AI.operationName] = genAiOperation(request.op);
+    const span = this.tracer.startSpan(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      const attributes: Attributes = {
+        [ATTR_HTTP_REQUEST_METHOD]: request.method,
+        [ATTR_URL_PATH]: request.path,
+        [SWITCHBOARD.requestId]: request.requestId,
+      };
+      if (request.op !== undefined) {
+        attributes[ATTR_HTTP_ROUTE] = request.path;
+        attributes[GEN_AI.operationName] = genAiOperation(request.op);
+      }
+      span.setAttributes(attributes);
     }
-    const span = this.tracer.startSpan(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), { kind: SpanKind.SERVER, attributes }, parent);
     const recordContent = this.live.current()?.recordContent ?? [];
     return new OtelRequestTrace(this.tracer, span, trace.setSpan(parent, span), recordContent);
   }
@@ -136,7 +141,8 @@ class OtelRequestTrace implements RequestTrace {
 
   route(record: RouteRecord): void {
     if (!this.recording) return;
-    const span = this.tracer.startSpan('switchboard.route', { kind: SpanKind.INTERNAL, startTime: record.startedAt, attributes: routeAttributes(record) }, this.context);
+    const span = this.tracer.startSpan('switchboard.route', { kind: SpanKind.INTERNAL, startTime: record.startedAt }, this.context);
+    span.setAttributes(routeAttributes(record));
     span.end(record.endedAt);
   }
 
@@ -227,8 +233,8 @@ class OtelUpstreamTrace implements UpstreamTrace {
   ) {
     const operation = genAiOperation(start.op);
     // Unsampled: a non-recording span that still carries the trace context upstream.
-    const attributes: Attributes = recording ? upstreamAttributes(start, operation, attempt) : {};
-    this.span = tracer.startSpan(`${operation} ${start.requestModel}`, { kind: SpanKind.CLIENT, attributes, startTime: this.startedAt }, parent);
+    this.span = tracer.startSpan(`${operation} ${start.requestModel}`, { kind: SpanKind.CLIENT, startTime: this.startedAt }, parent);
+    if (recording) this.span.setAttributes(upstreamAttributes(start, operation, attempt));
     if (recording && start.inputMessages !== undefined) this.streamedText = '';
   }
 
