@@ -103,10 +103,6 @@ export class OtelRequestTracer implements RequestTracer {
     return new OtelRequestTrace(this.tracer, span, trace.setSpan(parent, span), recordContent);
   }
 
-  flush(): Promise<void> {
-    return this.provider.forceFlush();
-  }
-
   shutdown(): Promise<void> {
     return this.provider.shutdown();
   }

@@ -144,8 +144,7 @@ export interface RequestStart {
 
 export interface RequestTracer {
   start(request: RequestStart): RequestTrace;
-  /** Exports what is buffered. */
-  flush(): Promise<void>;
+  /** Exports what is buffered, then stops. */
   shutdown(): Promise<void>;
 }
 
