@@ -4,7 +4,7 @@
 // interleaved, query by query, next to two references measured in the same loop (featurizing
 // alone, and sha256 of the query: fixed work that shows how busy the machine was). Prints
 // markdown tables and writes them to bench/results/routing.md. Needs the build (`npx tsc -b`).
-// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--data FILE] [--models FILE]
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--data FILE] [--models FILE]
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -17,7 +17,7 @@ import { repoRoot } from '../lib/processes.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,rules' },
+    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,rules,blend' },
     folds: { type: 'string', default: '5' },
     passes: { type: 'string', default: '3' },
     'skip-cv': { type: 'boolean', default: false },

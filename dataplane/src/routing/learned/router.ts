@@ -6,6 +6,7 @@ import { defaultHashedParams, HashedFeaturizer, type Featurizer, type HashedFeat
 import { featurizerOf } from './featurizers/choice.js';
 import { embedAhead } from './featurizers/embedded.js';
 import type { RouterHead, TrainingSet } from './heads/head.js';
+import { BlendHead } from './heads/blend.js';
 import { EloHead } from './heads/elo.js';
 import { KnnHead } from './heads/knn.js';
 import { LinearHead } from './heads/linear.js';
@@ -26,6 +27,7 @@ export const headKinds: Record<string, HeadKind> = {
   mf: { train: (set, params, seed) => NeuralHead.train('mf', set, params, seed), load: (a) => NeuralHead.load('mf', a) },
   elo: { train: (set, params) => EloHead.train(set, params), load: (a) => EloHead.load(a) },
   rules: { train: (set, params) => RulesHead.train(set, params), load: (a) => RulesHead.load(a) },
+  blend: { train: (set, params, seed) => BlendHead.train(set, params, seed, headKinds), load: (a) => BlendHead.load(a, headKinds) },
 };
 
 export interface TrainOptions {
