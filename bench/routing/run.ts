@@ -4,7 +4,8 @@
 // interleaved, query by query, next to two references measured in the same loop (featurizing
 // alone, and sha256 of the query: fixed work that shows how busy the machine was). Prints
 // markdown tables and writes them to bench/results/routing.md. Needs the build (`npx tsc -b`).
-// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--data FILE] [--models FILE]
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--head JSON] [--data FILE] [--models FILE]
+// --head passes head parameters to every kind, e.g. --kinds knn --head '{"maxQueryTerms":48}'.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -21,6 +22,7 @@ const { values: flags } = parseArgs({
     folds: { type: 'string', default: '5' },
     passes: { type: 'string', default: '3' },
     'skip-cv': { type: 'boolean', default: false },
+    head: { type: 'string', default: '{}' },
     seed: { type: 'string', default: '1' },
     data: { type: 'string', default: '/work/shared/data/routing/train.json' },
     models: { type: 'string', default: '/work/shared/data/routing/models.json' },
@@ -35,6 +37,7 @@ const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
 /** Latency targets from issue 5, in microseconds. */
 const latencyTarget: Record<string, number> = { knn: 500, linear: 100, mlp: 100, mf: 100, elo: 100 };
 const passes = Number(flags.passes);
+const head = JSON.parse(flags.head) as Record<string, unknown>;
 
 interface Row {
   kind: string;
@@ -60,9 +63,9 @@ interface Trained {
 }
 
 function train(kind: string): Trained {
-  const cv = flags['skip-cv'] ? null : crossValidate(examples, prices, { kind, seed }, folds, seed);
+  const cv = flags['skip-cv'] ? null : crossValidate(examples, prices, { kind, seed, head }, folds, seed);
   let started = performance.now();
-  const router = LearnedRouter.train(examples, prices, { kind, seed, folds });
+  const router = LearnedRouter.train(examples, prices, { kind, seed, folds, head });
   const trainSeconds = (performance.now() - started) / 1000;
   const { bytes } = router.encode();
   started = performance.now();

@@ -1,5 +1,5 @@
-// The real `switchboard router` CLI trains the Elo/Bradley-Terry and rule heads (mined and from
-// a hand-written rule file), evaluates them and draws the quality/cost curve as SVG.
+// The real `switchboard router` CLI trains the Elo/Bradley-Terry, rule (mined and from a
+// hand-written rule file) and blend heads, evaluates them and draws the quality/cost curve as SVG.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { XMLValidator } from 'fast-xml-parser';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,7 +37,7 @@ async function trainEvalPlot(kind: string, extra: string[] = []): Promise<{ eval
   return { eval: JSON.parse(evaluated.stdout), svg: await readFile(plot, 'utf8') };
 }
 
-describe('switchboard router train --kind elo|rules', () => {
+describe('switchboard router train --kind elo|rules|blend', () => {
   it('trains an Elo router that beats random choice and plots its curve as valid SVG', async () => {
     const { eval: report, svg } = await trainEvalPlot('elo');
     expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
@@ -47,6 +47,12 @@ describe('switchboard router train --kind elo|rules', () => {
 
   it('mines rules from the data when no rule file is given', async () => {
     const { eval: report, svg } = await trainEvalPlot('rules');
+    expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
+    expect(XMLValidator.validate(svg)).toBe(true);
+  }, 90_000);
+
+  it('trains a blend of heads that beats random choice and plots its curve', async () => {
+    const { eval: report, svg } = await trainEvalPlot('blend');
     expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
     expect(XMLValidator.validate(svg)).toBe(true);
   }, 90_000);
