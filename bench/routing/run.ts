@@ -106,6 +106,27 @@ function timeDecisions(trained: Trained[]): { rows: Row[]; references: { name: s
   };
 }
 
+type Stage = 'featurizeMs' | 'headMs' | 'policyMs';
+const stages: Stage[] = ['featurizeMs', 'headMs', 'policyMs'];
+
+/** Where a decision's time goes, from route()'s own timing: one more pass, per head and stage. */
+function splitDecisions(trained: Trained[]): { kind: string; stats: Record<Stage, { p50: number; p99: number }> }[] {
+  return trained.map((t) => {
+    const samples = { featurizeMs: new Float64Array(examples.length), headMs: new Float64Array(examples.length), policyMs: new Float64Array(examples.length) };
+    examples.forEach((e, i) => {
+      const timing = { featurizeMs: 0, headMs: 0, policyMs: 0 };
+      t.router.route(e.query, { timing });
+      for (const stage of stages) samples[stage][i] = timing[stage] * 1000;
+    });
+    const stats = {} as Record<Stage, { p50: number; p99: number }>;
+    for (const stage of stages) {
+      samples[stage].sort();
+      stats[stage] = { p50: percentile(samples[stage], 0.5), p99: percentile(samples[stage], 0.99) };
+    }
+    return { kind: t.kind, stats };
+  });
+}
+
 const loadBefore = loadavg()[0]!;
 const trained = kinds.map((kind) => {
   process.stderr.write(`training ${kind}...\n`);
@@ -113,6 +134,7 @@ const trained = kinds.map((kind) => {
 });
 process.stderr.write('timing decisions...\n');
 const { rows, references } = timeDecisions(trained);
+const split = splitDecisions(trained);
 const loadAfter = loadavg()[0]!;
 const pts = (v: number): string => (100 * v).toFixed(1);
 const first = rows[0]!.cv;
@@ -150,6 +172,12 @@ const lines = [
   '| reference | p50 µs | p99 µs |',
   '|---|---|---|',
   ...references.map((r) => `| ${r.name} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} |`),
+  '',
+  'Where the time goes (route() timing, one pass; p50 / p99 µs):',
+  '',
+  '| head | featurize | head | policy |',
+  '|---|---|---|---|',
+  ...split.map((r) => `| ${r.kind} | ${stages.map((stage) => `${r.stats[stage].p50.toFixed(1)} / ${r.stats[stage].p99.toFixed(1)}`).join(' | ')} |`),
   '',
 ];
 const table = lines.join('\n');
