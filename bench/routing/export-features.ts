@@ -10,6 +10,7 @@ import { choiceCost } from '../../dataplane/dist/routing/learned/dataset.js';
 import { foldAssignment, LearnedRouter, parseExamples, parseModels, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
 import { trainingSet } from '../../dataplane/dist/routing/learned/router.js';
 import { repoRoot } from '../lib/processes.ts';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -18,8 +19,8 @@ const { values: flags } = parseArgs({
     'only-folds': { type: 'string', default: '5' },
     kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
   },
 });
 const folds = Number(flags.folds);

@@ -19,14 +19,15 @@ import { decodeArtifact, LearnedRouter, parseExamples, parseModels, type Routing
 import { compileRoutingModel } from '../../dataplane/dist/config/router-artifact.js';
 import { signArtifact } from '../../dataplane/dist/routing/rollout/signature.js';
 import { repoRoot } from '../lib/processes.ts';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'knn,linear,mlp' },
     examples: { type: 'string', default: '10000' },
     repeats: { type: 'string', default: '9' },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
   },
 });
 const wanted = Number(flags.examples);

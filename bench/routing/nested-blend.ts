@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { evaluate, foldAssignment, LearnedRouter, meanSpread, parseExamples, parseModels, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -13,8 +14,8 @@ const { values: flags } = parseArgs({
     folds: { type: 'string', default: '5' },
     inner: { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
   },
 });
 const kinds = flags.candidates.split(',');

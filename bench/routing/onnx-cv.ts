@@ -17,6 +17,7 @@ import { EmbeddedFeaturizer } from '../../dataplane/dist/routing/learned/featuri
 import { OnnxFeaturizer } from '../../dataplane/dist/routing/learned/featurizers/onnx.js';
 import type { SparseVector } from '../../dataplane/dist/routing/learned/sparse.js';
 import { repoRoot } from '../lib/processes.ts';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const cache = process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache/switchboard');
 const { values: flags } = parseArgs({
@@ -26,8 +27,8 @@ const { values: flags } = parseArgs({
     seed: { type: 'string', default: '1' },
     latency: { type: 'string', default: '200' },
     model: { type: 'string', default: join(cache, 'models/all-MiniLM-L6-v2-int8/model.onnx') },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
   },
 });
 const folds = Number(flags.folds);

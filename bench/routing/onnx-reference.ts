@@ -13,13 +13,14 @@ import { parseArgs } from 'node:util';
 import { parseExamples } from '../../dataplane/dist/routing/learned/index.js';
 import { OnnxFeaturizer } from '../../dataplane/dist/routing/learned/featurizers/onnx.js';
 import { repoRoot } from '../lib/processes.ts';
+import { routingTrain } from '../lib/routing-data.ts';
 
 const cache = process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache/switchboard');
 const { values: flags } = parseArgs({
   options: {
     sample: { type: 'string', default: '200' },
     model: { type: 'string', default: join(cache, 'models/all-MiniLM-L6-v2-int8') },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
+    data: { type: 'string', default: routingTrain },
   },
 });
 const handPicked = [

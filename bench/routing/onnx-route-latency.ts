@@ -7,13 +7,14 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type * as Learned from '../../dataplane/dist/routing/learned/index.js';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'knn,linear' },
     passes: { type: 'string', default: '3' },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
     dist: { type: 'string', default: new URL('../../dataplane/dist', import.meta.url).pathname },
   },
 });

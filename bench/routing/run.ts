@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { crossValidate, LearnedRouter, parseExamples, parseModels, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
 import type { HashedFeaturizer } from '../../dataplane/dist/routing/learned/featurizer.js';
 import { repoRoot } from '../lib/processes.ts';
+import { routingModels, routingTrain } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -24,8 +25,8 @@ const { values: flags } = parseArgs({
     'skip-cv': { type: 'boolean', default: false },
     head: { type: 'string', default: '{}' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: '/work/shared/data/routing/train.json' },
-    models: { type: 'string', default: '/work/shared/data/routing/models.json' },
+    data: { type: 'string', default: routingTrain },
+    models: { type: 'string', default: routingModels },
   },
 });
 const kinds = flags.kinds.split(',');

@@ -6,8 +6,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorkspaces, runCli } from '../support/cli.js';
+import { ROUTING_DATA } from '../support/routing-data.js';
 
-const shared = '/work/shared/data/routing';
+const shared = ROUTING_DATA;
 const models = join(shared, 'models.json');
 let dir: string;
 let data: string;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { routerCommand } from './router.js';
 
-const shared = '/work/shared/data/routing';
+const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'routing');
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
