@@ -38,8 +38,8 @@ export interface OverloadResult {
   latency: number[];
   /** From the actual send to the end of the body, ms (without the generator's own lag). */
   service: number[];
-  /** 1 when a 503 says the request waited in the queue until its timeout (not an immediate shed). */
-  timedOut: number[];
+  /** Not an immediate shed: 1 when a 503 says the request waited in the queue until its timeout, 2 when a higher-priority request displaced it from the queue. */
+  waited: number[];
   maxSendLagMs: number;
   firstError: string | undefined;
 }

@@ -28,7 +28,7 @@ function run(job: OverloadJob): Promise<OverloadResult> {
   const status = new Array<number>(total).fill(0);
   const latency = new Array<number>(total).fill(Number.NaN);
   const service = new Array<number>(total).fill(Number.NaN);
-  const timedOut = new Array<number>(total).fill(0);
+  const waited = new Array<number>(total).fill(0);
   let firstError: string | undefined;
   let maxSendLagMs = 0;
   let sent = 0;
@@ -41,7 +41,10 @@ function run(job: OverloadJob): Promise<OverloadResult> {
       pool.request({ path: '/v1/chat/completions', method: 'POST', headers: headers[cls[i]!], body: job.body }).then(
         async (res) => {
           if (res.statusCode === 200) await res.body.arrayBuffer();
-          else if ((await res.body.text()).includes('(queue timeout)')) timedOut[i] = 1;
+          else {
+            const text = await res.body.text();
+            waited[i] = text.includes('(queue timeout)') ? 1 : text.includes('took the place') ? 2 : 0;
+          }
           status[i] = res.statusCode;
           const now = performance.now();
           latency[i] = now - scheduled;
@@ -51,7 +54,7 @@ function run(job: OverloadJob): Promise<OverloadResult> {
           firstError ??= (error as NodeJS.ErrnoException).code ?? String(error);
         },
       ).finally(() => {
-        if (++settled === total) void pool.close().then(() => resolve({ kind: 'overload', at, cls, status, latency, service, timedOut, maxSendLagMs, firstError }));
+        if (++settled === total) void pool.close().then(() => resolve({ kind: 'overload', at, cls, status, latency, service, waited, maxSendLagMs, firstError }));
       });
     };
     const tick = (): void => {

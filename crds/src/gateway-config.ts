@@ -129,7 +129,9 @@ export const PriorityClass = z
     clientKeys: listSet(z.array(z.string().min(1).max(63)).max(64))
       .default([])
       .describe('Client key names (spec.auth.clientKeys[].name) whose requests get this class.'),
-    weight: z.number().int().min(1).max(100).default(1).describe('Share of queue dequeues relative to the other classes; unlisted clients get weight 1.'),
+    weight: ClientAdmission.shape.weight.describe(
+      'Share of the freed concurrency slots this class gets among the classes waiting at the same priority level (weighted fair queueing; levels stay strict: critical, then standard). Unlisted keys share one class of weight 1.',
+    ),
     priority: PriorityLevel.default('standard').describe(
       'Admission priority of these keys: the highest they may use (the x-switchboard-priority header can only lower it). Unlisted keys are standard.',
     ),

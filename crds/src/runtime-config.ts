@@ -215,6 +215,18 @@ export const ClientAdmission = z
     priority: PriorityLevel.default('standard').describe(
       'Highest priority this key is entitled to; the x-switchboard-priority header may lower it, never raise it.',
     ),
+    priorityClass: Name.optional().describe(
+      'Priority class of this key (GatewayConfig spec.shedding.priorities[].name); keys of one class share its queue share. Absent: the key is a class of its own.',
+    ),
+    weight: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(1)
+      .describe(
+        "Share of the freed concurrency slots this key's class gets among the classes waiting at the same priority level (weighted fair queueing); levels stay strict. Unlisted keys share one class of weight 1.",
+      ),
     requestsPerMinute: z.number().int().min(1).optional().describe('Requests this key may start per sliding minute; beyond it the gateway answers 429 with Retry-After.'),
     tokensPerMinute: z
       .number()
@@ -375,10 +387,16 @@ export const RuntimeConfig = z
     });
     const keyNames = new Set(config.auth.clientKeys.map((k) => k.name));
     const seenClients = new Set<string>();
+    const classWeights = new Map<string, number>();
     config.shedding?.clients.forEach((client, i) => {
       const path = ['shedding', 'clients', i, 'key'];
       if (seenClients.has(client.key)) ctx.addIssue({ code: 'custom', path, message: `duplicate client "${client.key}"` });
       seenClients.add(client.key);
+      const weight = client.priorityClass === undefined ? undefined : classWeights.get(client.priorityClass);
+      if (weight !== undefined && weight !== client.weight) {
+        ctx.addIssue({ code: 'custom', path: ['shedding', 'clients', i, 'weight'], message: `got ${client.weight}; class "${client.priorityClass}" has weight ${weight} on another key` });
+      }
+      if (client.priorityClass !== undefined) classWeights.set(client.priorityClass, client.weight);
       if (client.key === 'master' ? !config.auth.masterKey : !keyNames.has(client.key)) {
         ctx.addIssue({ code: 'custom', path, message: `"${client.key}" is not a client key in auth.clientKeys (or "master" with auth.masterKey)` });
       }

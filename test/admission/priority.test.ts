@@ -53,7 +53,7 @@ describe('priority per client key', () => {
     await gauge('switchboard_admission_queue_depth', 1);
     const checkout = call(KEYS.checkout);
     expect(await other).toEqual({ status: 503, code: 'gateway_overloaded' });
-    expect(await shed('queue_full', 'standard')).toBe(1);
+    expect(await shed('queue_displaced', 'standard')).toBe(1);
     expect((await busy).status).toBe(200);
     expect((await checkout).status).toBe(200);
   });

@@ -78,7 +78,8 @@ describe('admission control', () => {
     // The busy ones take 800 ms, longer than the queue timeout: the critical one is shed too, by timeout.
     expect((await critical).status).toBe(503);
     const metrics = await (await fetch(`${gateway.adminUrl}/metrics`)).text();
-    expect(metrics).toContain('switchboard_shed_total{reason="queue_full",priority="standard"} 7');
+    expect(metrics).toContain('switchboard_shed_total{reason="queue_full",priority="standard"} 6');
+    expect(metrics).toContain('switchboard_shed_total{reason="queue_displaced",priority="standard"} 1');
     expect(metrics).toContain('switchboard_shed_total{reason="sheddable_at_limit",priority="sheddable"} 1');
     expect(metrics).toContain('switchboard_shed_total{reason="queue_timeout",priority="critical"} 1');
     expect(await metricValue(gateway.adminUrl, 'switchboard_admission_in_flight')).toBe(0);

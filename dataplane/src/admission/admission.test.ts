@@ -74,10 +74,37 @@ describe('AdmissionController', () => {
     const s2 = admission.acquire('standard');
     expect(admission.acquire('standard')).toMatchObject({ admitted: false, reason: 'queue_full' });
     const critical = admission.acquire('critical');
-    expect(await s2).toMatchObject({ admitted: false, reason: 'queue_full' });
+    expect(await s2).toMatchObject({ admitted: false, reason: 'queue_displaced' });
     first.permit.release({});
     expect(await critical).toMatchObject({ admitted: true });
     expect(admission.snapshot().queued).toEqual({ critical: 0, standard: 1, sheddable: 0 });
+  });
+});
+
+describe('weighted fair dequeueing between priority classes', () => {
+  it('shares freed slots among the classes waiting at one level by weight; a higher level still goes first', async () => {
+    const clock = fakeClock();
+    const admission = new AdmissionController({ ...settings, initialLimit: 1, maxQueue: 100 }, clock);
+    const served: string[] = [];
+    const wait = (priority: 'critical' | 'standard', flow: { name: string; weight: number }): void => {
+      void Promise.resolve(admission.acquire(priority, flow)).then((d) => {
+        if (!d.admitted) throw new Error('expected admission');
+        served.push(flow.name);
+        d.permit.release({});
+      });
+    };
+    const holder = admitted(admission.acquire('critical'));
+    for (let i = 0; i < 12; i++) {
+      wait('standard', { name: 'interactive', weight: 2 });
+      wait('standard', { name: 'batch', weight: 1 });
+    }
+    wait('critical', { name: 'checkout', weight: 1 });
+    holder.permit.release({});
+    for (let i = 0; i < 100 && served.length < 13; i++) await Promise.resolve();
+    expect(served[0]).toBe('checkout');
+    const standard = served.slice(1, 13);
+    expect(standard.filter((n) => n === 'interactive')).toHaveLength(8);
+    expect(standard.filter((n) => n === 'batch')).toHaveLength(4);
   });
 });
 

@@ -1,6 +1,9 @@
 // Admission in front of routing: an adaptive concurrency limit (gradient style) fed by time to
-// first byte and upstream overload signals, priority classes, and a bounded queue with a deadline.
+// first byte and upstream overload signals, priority levels, and a bounded queue with a deadline,
+// weighted-fair between the priority classes waiting at one level.
 // Pure apart from the injected clock, so every decision is unit-tested; wired in http/api-server.ts.
+
+import { FairQueue, type Flow } from './fair-queue.js';
 
 export type Priority = 'critical' | 'standard' | 'sheddable';
 const ORDER: readonly Priority[] = ['critical', 'standard', 'sheddable'];
@@ -19,7 +22,11 @@ export interface AdmissionSettings {
   retryAfterSeconds: number;
 }
 
-export type ShedReason = 'queue_full' | 'queue_timeout' | 'sheddable_at_limit';
+/** queue_displaced: a waiter pushed out of a full queue by a higher-priority newcomer. */
+export type ShedReason = 'queue_full' | 'queue_displaced' | 'queue_timeout' | 'sheddable_at_limit';
+
+/** Requests of keys in no priority class share this flow. */
+export const UNLISTED_FLOW: Flow = { name: '', weight: 1 };
 
 export interface Permit {
   /** Report how the request went: its time to first byte, or that the upstream said 429/5xx. */
@@ -89,8 +96,8 @@ export interface AdmissionSnapshot {
 export class AdmissionController {
   readonly limiter: GradientLimit;
   private inFlight = 0;
-  private readonly queues: Record<Priority, Waiter[]> = { critical: [], standard: [], sheddable: [] };
-  private readonly shedCounts: Record<ShedReason, number> = { queue_full: 0, queue_timeout: 0, sheddable_at_limit: 0 };
+  private readonly queues: Record<Priority, FairQueue<Waiter>> = { critical: new FairQueue(), standard: new FairQueue(), sheddable: new FairQueue() };
+  private readonly shedCounts: Record<ShedReason, number> = { queue_full: 0, queue_displaced: 0, queue_timeout: 0, sheddable_at_limit: 0 };
 
   constructor(
     private readonly settings: AdmissionSettings,
@@ -109,13 +116,13 @@ export class AdmissionController {
   }
 
   /** Admits now, queues, or sheds at once; a queued request resolves when admitted or timed out. */
-  acquire(priority: Priority): Promise<AdmissionDecision> | AdmissionDecision {
+  acquire(priority: Priority, flow: Flow = UNLISTED_FLOW): Promise<AdmissionDecision> | AdmissionDecision {
     if (this.hasRoom(priority) && !this.waitingAtOrAbove(priority)) return this.admit(0);
     if (priority === 'sheddable') return this.shed('sheddable_at_limit');
     if (this.queued() >= this.settings.maxQueue) {
       const victim = this.lowestBelow(priority);
       if (!victim) return this.shed('queue_full');
-      this.drop(victim, 'queue_full');
+      this.drop(victim, 'queue_displaced');
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { priority, since: this.clock.now(), timer: undefined, resolve };
@@ -124,7 +131,7 @@ export class AdmissionController {
         // frees slots, and a slot freed during the stall should still go to the waiter.
         waiter.timer = this.clock.setTimeout(() => this.drop(waiter, 'queue_timeout'), 0);
       }, this.settings.queueTimeoutMs);
-      this.queues[priority].push(waiter);
+      this.queues[priority].push(waiter, flow);
     });
   }
 
@@ -151,20 +158,17 @@ export class AdmissionController {
     return this.queues.critical.length + this.queues.standard.length + this.queues.sheddable.length;
   }
 
-  /** The newest waiter of the lowest priority below `priority`, if any. */
+  /** The waiter served last at the lowest priority below `priority`, if any. */
   private lowestBelow(priority: Priority): Waiter | undefined {
     for (let i = ORDER.length - 1; i > ORDER.indexOf(priority); i--) {
-      const queue = this.queues[ORDER[i]!];
-      if (queue.length > 0) return queue[queue.length - 1];
+      const waiter = this.queues[ORDER[i]!].last();
+      if (waiter) return waiter;
     }
     return undefined;
   }
 
   private drop(waiter: Waiter, reason: ShedReason): void {
-    const queue = this.queues[waiter.priority];
-    const at = queue.indexOf(waiter);
-    if (at === -1) return;
-    queue.splice(at, 1);
+    if (!this.queues[waiter.priority].remove(waiter)) return;
     this.clock.clearTimeout(waiter.timer);
     waiter.resolve(this.shed(reason));
   }
@@ -190,7 +194,7 @@ export class AdmissionController {
     return { admitted: true, permit, waitedMs };
   }
 
-  /** Admits queued requests, highest priority first, while there is room under the limit. */
+  /** Admits queued requests, highest priority first (weighted-fair within one), while there is room under the limit. */
   private pump(): void {
     for (;;) {
       const priority = ORDER.find((p) => this.queues[p].length > 0);

@@ -1,13 +1,16 @@
 // The admission gate of one shedding config: per-key quotas (429), process guards, the adaptive
 // concurrency limit with its queue, and the token budget (503). Every refusal is immediate and
 // carries Retry-After. Pure apart from the injected clock; the HTTP edge is http/api-server.ts.
-import { AdmissionController, type AdmissionClock, type AdmissionSettings, type Priority, type ShedReason } from './admission.js';
+import { AdmissionController, UNLISTED_FLOW, type AdmissionClock, type AdmissionSettings, type Priority, type ShedReason } from './admission.js';
+import type { Flow } from './fair-queue.js';
 import { guardSheds, guardState, type GuardReason, type GuardState, type GuardThresholds, type ProcessSample } from './guards.js';
 import { ClientQuota, type QuotaLimits } from './quota.js';
 import { TokenBudget } from './token-budget.js';
 
 export interface ClientSettings extends QuotaLimits {
   priority: Priority;
+  /** The key's priority class and its weight in the queue (absent: the unlisted keys' class). */
+  flow?: Flow | undefined;
 }
 
 export interface SheddingSettings {
@@ -32,6 +35,7 @@ export const refusalCause: Record<RefusalReason, string> = {
   request_quota: 'requests-per-minute quota of this key',
   token_quota: 'tokens-per-minute quota of this key',
   queue_full: 'queue full',
+  queue_displaced: 'queue full; a higher-priority request took the place',
   queue_timeout: 'queue timeout',
   sheddable_at_limit: 'at its limit; sheddable requests are not queued',
   token_budget: 'token budget in use',
@@ -104,7 +108,8 @@ export class AdmissionGate {
       return this.overCapacity(guarded);
     }
     if (!this.concurrency) return { admitted: true, ticket: this.ticket(priority, quota, undefined) };
-    const pending = this.concurrency.acquire(priority);
+    const flow = (client === undefined ? undefined : this.settings.clients.get(client)?.flow) ?? UNLISTED_FLOW;
+    const pending = this.concurrency.acquire(priority, flow);
     const settle = (decision: Awaited<typeof pending>): EntryDecision => {
       if (decision.admitted) return { admitted: true, ticket: this.ticket(priority, quota, decision.permit) };
       quota?.refundRequest(now);

@@ -22,7 +22,10 @@ export function compileShedding(shedding: RuntimeShedding | undefined): Shedding
           },
     retryAfterSeconds,
     clients: new Map<string, ClientSettings>(
-      shedding.clients.map((c) => [c.key, { priority: c.priority, requestsPerMinute: c.requestsPerMinute, tokensPerMinute: c.tokensPerMinute }]),
+      shedding.clients.map((c) => [
+        c.key,
+        { priority: c.priority, flow: { name: c.priorityClass ?? `key:${c.key}`, weight: c.weight }, requestsPerMinute: c.requestsPerMinute, tokensPerMinute: c.tokensPerMinute },
+      ]),
     ),
     tokenBudget: shedding.tokenBudget,
     defaultMaxTokens: shedding.defaultMaxTokens,

@@ -8,9 +8,10 @@ import { dispatch, type DispatchDeps } from '../pipeline/dispatch.js';
 import type { Exchange, ExchangeResult } from '../pipeline/exchange.js';
 import { sendJson } from '../pipeline/relay.js';
 import type { Priority } from '../admission/admission.js';
-import { AdmissionGate, refusalCause, type Refusal, type Ticket } from '../admission/gate.js';
+import { AdmissionGate, type Refusal, type Ticket } from '../admission/gate.js';
 import { sampleOnInterval } from '../admission/guards.js';
 import { effectivePriority, entitlementOf, requestedPriority } from '../admission/priority.js';
+import { refusalBody, refusalMessage } from '../admission/refusal.js';
 import { tokensToReserve } from '../admission/token-budget.js';
 import type { ClientPrincipal, RuntimeState } from '../config/runtime-state.js';
 import { operationWire, type Operation, type Wire } from '../providers/types.js';
@@ -73,22 +74,24 @@ function sendError(res: ServerResponse, error: GatewayError, wire: Wire, request
   sendJson(res, error.status, errorBody(error, wire), headers);
 }
 
-const quotaMessage = {
-  request_quota: 'This API key is over its requests-per-minute quota; retry after the Retry-After delay.',
-  token_quota: 'This API key is over its tokens-per-minute quota; retry after the Retry-After delay.',
-};
-
-/** 429 when the client is over its quota, 503 when the gateway is over capacity. */
-function refuse(refusal: Refusal, priority: Priority, metrics: GatewayMetrics): never {
-  metrics.shed.inc({ reason: refusal.reason, priority });
-  if (refusal.reason === 'request_quota' || refusal.reason === 'token_quota') {
-    throw new GatewayError(429, 'rate_limit_error', quotaMessage[refusal.reason], null, 'client_quota_exceeded', refusal.retryAfterSeconds);
+/**
+ * 429 when the client is over its quota, 503 when the gateway is over capacity: answered with a
+ * prebuilt body and no exception, and the unread body discarded so the connection stays usable.
+ */
+function refuse(refusal: Refusal, priority: Priority, op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps, trace: RequestTrace | undefined, startedAt: number): ExchangeResult {
+  deps.metrics.shed.inc({ reason: refusal.reason, priority });
+  if (!res.headersSent && !res.destroyed) {
+    sendJson(res, refusal.status, refusalBody(refusal.reason, operationWire[op]), { 'x-request-id': requestId, 'retry-after': String(refusal.retryAfterSeconds) });
   }
-  throw new GatewayError(503, 'overloaded_error', `The gateway is over capacity (${refusalCause[refusal.reason]}); retry after the Retry-After delay.`, null, 'gateway_overloaded', refusal.retryAfterSeconds);
+  req.resume();
+  const reason = refusalMessage(refusal.reason);
+  if (refusal.status === 503) trace?.route({ startedAt, endedAt: performance.now(), alias: '', strategy: 'admission', kind: 'shed', reason });
+  return { status: refusal.status, reason, attempts: 0, route: 'shed' };
 }
 
 /** Authentication, then admission: a refusal is answered before the body is read. */
 async function handleOperation(op: Operation, req: IncomingMessage, res: ServerResponse, requestId: string, deps: ApiServerDeps, trace: RequestTrace | undefined): Promise<ExchangeResult> {
+  const startedAt = performance.now();
   const state = deps.config.current();
   const principal = authenticate(state.auth, req.headers);
   const gate = deps.admission?.(state);
@@ -106,7 +109,7 @@ async function handleOperation(op: Operation, req: IncomingMessage, res: ServerR
     deps.metrics.admissionLimit.set(concurrency.limiter.limit);
     deps.metrics.admissionQueue.set(concurrency.queueDepth());
   }
-  if (!decision.admitted) refuse(decision, priority, deps.metrics);
+  if (!decision.admitted) return refuse(decision, priority, op, req, res, requestId, deps, trace, startedAt);
   let result: ExchangeResult | undefined;
   try {
     result = await handleAdmitted(op, req, res, requestId, deps, state, principal, { gate, priority, ticket: decision.ticket }, trace);
@@ -145,7 +148,7 @@ async function handleAdmitted(
   const maxOutputTokens = (body.max_tokens ?? body.max_completion_tokens) as number | undefined;
   if (admitted) {
     const refusal = admitted.ticket.reserveTokens(tokensToReserve(estimatedPromptTokens, maxOutputTokens, admitted.gate.settings.defaultMaxTokens));
-    if (refusal) refuse(refusal, admitted.priority, deps.metrics);
+    if (refusal) return refuse(refusal, admitted.priority, op, req, res, requestId, deps, trace, performance.now());
   }
 
   const controller = new AbortController();
@@ -209,7 +212,6 @@ export function createApiServer(deps: ApiServerDeps): Server {
         const gatewayError =
           error instanceof GatewayError ? error : new GatewayError(500, 'api_error', 'Internal gateway error.', null, 'internal_error');
         if (!(error instanceof GatewayError)) log.error({ err: error, requestId, ...trace?.logFields() }, 'unexpected error');
-        if (gatewayError.code === 'gateway_overloaded') trace?.route({ startedAt: started, endedAt: performance.now(), alias: '', strategy: 'admission', kind: 'shed', reason: gatewayError.message });
         sendError(res, gatewayError, wire, requestId);
         return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: refusalRoute(gatewayError.code) };
       })

@@ -76,7 +76,7 @@ describe('renderRuntimeConfig', () => {
     });
   });
 
-  it('renders priority classes as per-key priorities and quotas, with the budget and the guards', () => {
+  it('renders priority classes as per-key priorities, classes, weights and quotas, with the budget and the guards', () => {
     const clientKeys = ['team-a', 'team-b', 'batch'].map((name, i) => ({ name, sha256: String(i).repeat(64) }));
     const config = renderRuntimeConfig(
       spec({
@@ -89,7 +89,7 @@ describe('renderRuntimeConfig', () => {
           tokenBudget: 200_000,
           guards: { eventLoopDelay: { sheddable: '50ms', standard: '200ms' }, heapUsed: { sheddable: 0.8, standard: 0.9 } },
           priorities: [
-            { name: 'interactive', clientKeys: ['team-a', 'team-b'], priority: 'critical', requestsPerMinute: 600 },
+            { name: 'interactive', clientKeys: ['team-a', 'team-b'], priority: 'critical', weight: 3, requestsPerMinute: 600 },
             { name: 'batch', clientKeys: ['batch'], priority: 'sheddable', tokensPerMinute: 100_000 },
           ],
         },
@@ -104,9 +104,9 @@ describe('renderRuntimeConfig', () => {
       defaultMaxTokens: 1024,
       guards: { eventLoopDelay: { sheddable: '50ms', standard: '200ms' }, heapUsed: { sheddable: 0.8, standard: 0.9 }, interval: '500ms' },
       clients: [
-        { key: 'team-a', priority: 'critical', requestsPerMinute: 600 },
-        { key: 'team-b', priority: 'critical', requestsPerMinute: 600 },
-        { key: 'batch', priority: 'sheddable', tokensPerMinute: 100_000 },
+        { key: 'team-a', priority: 'critical', priorityClass: 'interactive', weight: 3, requestsPerMinute: 600 },
+        { key: 'team-b', priority: 'critical', priorityClass: 'interactive', weight: 3, requestsPerMinute: 600 },
+        { key: 'batch', priority: 'sheddable', priorityClass: 'batch', weight: 1, tokensPerMinute: 100_000 },
       ],
     });
   });

@@ -32,6 +32,8 @@ function renderShedding(s: SpecShedding): NonNullable<RuntimeConfigInput['sheddi
       p.clientKeys.map((key) => ({
         key,
         priority: p.priority,
+        priorityClass: p.name,
+        weight: p.weight,
         ...(p.requestsPerMinute === undefined ? {} : { requestsPerMinute: p.requestsPerMinute }),
         ...(p.tokensPerMinute === undefined ? {} : { tokensPerMinute: p.tokensPerMinute }),
       })),
