@@ -145,24 +145,41 @@ export class NeuralHead implements RouterHead {
     );
   }
 
+  /**
+   * First layer as a gather over the query's features (no dense input vector). Four feature rows
+   * are summed per pass over the hidden units, so `out` is read and written a quarter as often.
+   */
   private hiddenOf(indices: Int32Array, values: Float32Array, start: number, end: number, out: Float64Array): void {
     const H = this.p.hidden;
+    const w1 = this.w1;
     for (let u = 0; u < H; u++) out[u] = this.b1[u]!;
-    for (let q = start; q < end; q++) {
-      const base = indices[q]! * H;
+    let q = start;
+    for (; q + 4 <= end; q += 4) {
+      const r0 = indices[q]! * H;
+      const r1 = indices[q + 1]! * H;
+      const r2 = indices[q + 2]! * H;
+      const r3 = indices[q + 3]! * H;
+      const x0 = values[q]!;
+      const x1 = values[q + 1]!;
+      const x2 = values[q + 2]!;
+      const x3 = values[q + 3]!;
+      for (let u = 0; u < H; u++) out[u]! += x0 * w1[r0 + u]! + x1 * w1[r1 + u]! + x2 * w1[r2 + u]! + x3 * w1[r3 + u]!;
+    }
+    for (; q < end; q++) {
+      const r = indices[q]! * H;
       const x = values[q]!;
-      for (let u = 0; u < H; u++) out[u]! += x * this.w1[base + u]!;
+      for (let u = 0; u < H; u++) out[u]! += x * w1[r + u]!;
     }
     if (this.kind === 'mlp') for (let u = 0; u < H; u++) if (out[u]! < 0) out[u] = 0;
   }
 
   predict(x: SparseVector, out: Float64Array): void {
     const H = this.p.hidden;
-    const h = this.h;
+    const { h, w2, b2 } = this;
     this.hiddenOf(x.indices, x.values, 0, x.indices.length, h);
-    for (let k = 0; k < this.modelCount; k++) {
-      let z = this.b2[k]!;
-      for (let u = 0; u < H; u++) z += this.w2[k * H + u]! * h[u]!;
+    for (let k = 0, row = 0; k < this.modelCount; k++, row += H) {
+      let z = b2[k]!;
+      for (let u = 0; u < H; u++) z += w2[row + u]! * h[u]!;
       out[k] = sigmoid(z);
     }
   }
