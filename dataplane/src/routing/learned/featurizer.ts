@@ -90,7 +90,8 @@ export function validateHashedParams(p: HashedFeaturizerParams): void {
 }
 
 /**
- * Counts hashed n-grams into a reusable dense scratch buffer, then weights them by IDF.
+ * Counts hashed n-grams into a reusable dense scratch buffer, marking each touched bucket in a
+ * bitset so the sorted indices come out of one short scan (dim / 32 words), with no sort.
  * Not re-entrant, which is fine on one JavaScript thread.
  */
 export class HashedFeaturizer implements SyncFeaturizer {
@@ -101,8 +102,11 @@ export class HashedFeaturizer implements SyncFeaturizer {
   /** Inverse document frequency per bucket; all ones until fitted. */
   readonly idf: Float32Array;
   private readonly counts: Int32Array;
-  private touched: Int32Array;
+  /** Bit j % 32 of word j >>> 5 is set when bucket j has a count. */
+  private readonly touched: Int32Array;
   private touchedCount = 0;
+  /** Scratch for the touched buckets in ascending order. */
+  private readonly sorted: Int32Array;
   private readonly mask: number;
   private readonly recent: Int32Array;
   private readonly word: Uint16Array;
@@ -115,7 +119,8 @@ export class HashedFeaturizer implements SyncFeaturizer {
     if (idf !== undefined && idf.length !== params.dim) throw new Error(`hashed featurizer: idf has ${idf.length} entries; expected dim = ${params.dim}`);
     this.idf = idf ?? new Float32Array(params.dim).fill(1);
     this.counts = new Int32Array(params.dim);
-    this.touched = new Int32Array(256);
+    this.touched = new Int32Array(Math.ceil(params.dim / 32));
+    this.sorted = new Int32Array(params.dim);
     this.recent = new Int32Array(Math.max(params.wordNgrams[1], 1));
     this.word = new Uint16Array(params.maxChars + 2);
   }
@@ -126,8 +131,12 @@ export class HashedFeaturizer implements SyncFeaturizer {
     const df = new Float64Array(params.dim);
     for (const text of texts) {
       featurizer.count(text);
-      for (let i = 0; i < featurizer.touchedCount; i++) df[featurizer.touched[i]!]! += 1;
-      featurizer.clear();
+      const k = featurizer.drain(featurizer.sorted);
+      for (let i = 0; i < k; i++) {
+        const j = featurizer.sorted[i]!;
+        df[j]! += 1;
+        featurizer.counts[j] = 0;
+      }
     }
     const n = texts.length;
     for (let j = 0; j < params.dim; j++) featurizer.idf[j] = Math.log((1 + n) / (1 + df[j]!)) + 1;
@@ -144,26 +153,20 @@ export class HashedFeaturizer implements SyncFeaturizer {
 
   featurize(text: string): SparseVector {
     this.count(text);
-    const k = this.touchedCount;
-    const indices = new Int32Array(k);
-    if (k > this.dim >> 6) {
-      // Many features: one pass over the buckets is cheaper than sorting the touched list.
-      for (let j = 0, at = 0; at < k; j++) if (this.counts[j] !== 0) indices[at++] = j;
-    } else {
-      indices.set(this.touched.subarray(0, k));
-      indices.sort();
-    }
+    const k = this.drain(this.sorted);
+    const indices = this.sorted.slice(0, k);
     const values = new Float32Array(k);
+    const { counts, idf } = this;
     const sublinear = this.params.sublinearTf;
     let norm = 0;
     for (let i = 0; i < k; i++) {
       const j = indices[i]!;
-      const tf = this.counts[j]!;
-      const v = (sublinear ? (tf < LOG_TABLE.length ? LOG_TABLE[tf]! : 1 + Math.log(tf)) : tf) * this.idf[j]!;
+      const tf = counts[j]!;
+      counts[j] = 0;
+      const v = (sublinear ? (tf < LOG_TABLE.length ? LOG_TABLE[tf]! : 1 + Math.log(tf)) : tf) * idf[j]!;
       values[i] = v;
       norm += v * v;
     }
-    this.clear();
     if (norm > 0) {
       const scale = 1 / Math.sqrt(norm);
       for (let i = 0; i < k; i++) values[i]! *= scale;
@@ -174,19 +177,29 @@ export class HashedFeaturizer implements SyncFeaturizer {
   private add(hash: number): void {
     const j = finish(hash) & this.mask;
     if (this.counts[j] === 0) {
-      if (this.touchedCount === this.touched.length) {
-        const grown = new Int32Array(this.touched.length * 2);
-        grown.set(this.touched);
-        this.touched = grown;
-      }
-      this.touched[this.touchedCount++] = j;
+      this.touched[j >>> 5]! |= 1 << (j & 31);
+      this.touchedCount++;
     }
     this.counts[j]! += 1;
   }
 
-  private clear(): void {
-    for (let i = 0; i < this.touchedCount; i++) this.counts[this.touched[i]!] = 0;
+  /** Writes the touched buckets to `indices` in ascending order and clears their marks; returns how many. The counts stay. */
+  private drain(indices: Int32Array): number {
+    const k = this.touchedCount;
+    const words = this.touched;
+    let i = 0;
+    for (let w = 0; i < k; w++) {
+      let bits = words[w]!;
+      if (bits === 0) continue;
+      words[w] = 0;
+      do {
+        const low = bits & -bits;
+        indices[i++] = (w << 5) | (31 - Math.clz32(low));
+        bits ^= low;
+      } while (bits !== 0);
+    }
     this.touchedCount = 0;
+    return k;
   }
 
   private count(raw: string): void {
