@@ -5,21 +5,29 @@ import { customResourceDefinition, listMap, withRules, type CrdDefinition } from
 import { Conditions, GROUP, ObjectName, VERSION } from './group.js';
 
 export const RouterKind = z
-  .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules'])
+  .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules', 'blend'])
   .describe(
-    'Router head: knn (nearest labelled prompts), linear (logistic/SVM), mlp (small neural net), mf (matrix factorisation), elo (pairwise ratings), rules (hand-written conditions).',
+    'Router head: knn (nearest labelled prompts), linear (logistic/SVM), mlp (small neural net), mf (matrix factorisation), elo (pairwise ratings), rules (hand-written conditions), blend (mean of several heads). Checked against the artifact: a different head makes the RoutingModel InvalidArtifact.',
   );
 
 export const Featurizer = withRules(
   z.strictObject({
-    type: z.enum(['hashed', 'onnx', 'http']).describe('hashed: hashed n-grams in-process; onnx: an embedding model in-process; http: an embedding service.'),
-    dimensions: z.number().int().min(1).max(65_536).default(1024).describe('Length of the feature vector the router head expects.'),
+    type: z
+      .enum(['hashed', 'onnx', 'http'])
+      .describe('hashed: hashed n-grams in-process; onnx: an embedding model in-process; http: an embedding service. Must be the featurizer the artifact was trained with.'),
+    dimensions: z
+      .number()
+      .int()
+      .min(1)
+      .max(16_777_216)
+      .optional()
+      .describe("Length of the feature vector the artifact's head reads (e.g. 384 for MiniLM); when set, an artifact with another length is refused. The artifact decides when omitted."),
     url: z
       .string()
       .max(2048)
       .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
       .optional()
-      .describe('Embedding service URL (OpenAI /v1/embeddings wire format); http featurizer only.'),
+      .describe('Embedding service URL (OpenAI /v1/embeddings wire format) the gateway calls instead of the one recorded in the artifact at training; http featurizer only.'),
   }),
   [
     {
@@ -29,7 +37,7 @@ export const Featurizer = withRules(
       holds: (f) => (f.type === 'http') === (f.url !== undefined),
     },
   ],
-).describe('How a request is turned into features.');
+).describe('How a request is turned into features: an assertion about the artifact (type, dimensions) plus, for http, where to embed. Omitted: whatever the artifact was trained with.');
 
 export const Candidate = z
   .strictObject({
@@ -39,8 +47,14 @@ export const Candidate = z
       .max(128)
       .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - (starting with a letter or digit)')
       .describe('Model alias of the GatewayConfig that uses this router.'),
-    inputPrice: z.number().min(0).optional().describe('USD per million input tokens; the gateway model pricing is used when omitted.'),
-    outputPrice: z.number().min(0).optional().describe('USD per million output tokens; the gateway model pricing is used when omitted.'),
+    artifactModel: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('Name of this model in the artifact, when it was trained under another name than the alias (default: the alias).'),
+    inputPrice: z.number().min(0).optional().describe("USD per million input tokens the decision uses for this candidate; the price recorded in the artifact at training when omitted."),
+    outputPrice: z.number().min(0).optional().describe("USD per million output tokens the decision uses for this candidate; the price recorded in the artifact at training when omitted."),
   })
   .describe('A model the router may choose.');
 
@@ -50,8 +64,15 @@ export const DecisionPolicy = z
       .number()
       .min(0)
       .optional()
-      .describe('USD the caller would pay per unit of predicted quality gain; picks the candidate maximising quality − cost / willingnessToPay.'),
-    threshold: z.number().min(0).max(1).optional().describe('With two candidates: route to the stronger one when its predicted win rate exceeds this, 0 to 1.'),
+      .describe(
+        'USD per million tokens (input + output price) one unit of predicted quality (0 to 1) is worth: picks the candidate maximising willingnessToPay × quality − price; 0 picks the cheapest.',
+      ),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe('Quality bar, 0 to 1: picks the cheapest candidate predicted to reach it, or the best predicted one when none does.'),
   })
   .describe('How predicted quality and cost become a choice: exactly one of willingnessToPay or threshold.');
 
@@ -124,8 +145,8 @@ export const Rollout = withRules(
 export const RoutingModelSpec = withRules(
   z.strictObject({
     router: RouterKind,
-    featurizer: Featurizer.default({ type: 'hashed', dimensions: 1024 }),
-    candidates: listMap(z.array(Candidate).min(2).max(32), 'name').describe('Models the router chooses among (2 to 32, names unique).'),
+    featurizer: Featurizer.optional(),
+    candidates: listMap(z.array(Candidate).min(2).max(32), 'name').describe('Models the router chooses among (2 to 32, names unique); each must be a model of the artifact (see artifactModel).'),
     decision: withRules(DecisionPolicy, [
       {
         rule: 'has(self.willingnessToPay) != has(self.threshold)',
@@ -138,10 +159,10 @@ export const RoutingModelSpec = withRules(
   }),
   [
     {
-      rule: '!has(self.decision.threshold) || size(self.candidates) == 2',
-      message: 'a threshold decides between exactly two candidates',
-      path: ['decision'],
-      holds: (s) => s.decision.threshold === undefined || s.candidates.length === 2,
+      rule: 'self.candidates.all(c, self.candidates.exists_one(d, (has(d.artifactModel) ? d.artifactModel : d.name) == (has(c.artifactModel) ? c.artifactModel : c.name)))',
+      message: 'two candidates name the same artifact model',
+      path: ['candidates'],
+      holds: (s) => new Set(s.candidates.map((c) => c.artifactModel ?? c.name)).size === s.candidates.length,
     },
   ],
 ).describe('Desired state of a router that picks a model alias per request.');

@@ -109,7 +109,7 @@ export const ModelRouter = z
   .strictObject({
     artifact: RouterArtifactRef,
     publicKey: ArtifactPublicKey.optional(),
-    lambda: z.number().positive().optional().describe('Willingness to pay: one unit of predicted quality is worth lambda USD per million tokens (default 10).'),
+    lambda: z.number().min(0).optional().describe('Willingness to pay: one unit of predicted quality is worth lambda USD per million tokens (default 10; 0 picks the cheapest).'),
     threshold: z.number().min(0).max(1).optional().describe('Instead of lambda: the cheapest candidate predicted to reach this quality.'),
     candidates: z
       .record(z.string().min(1), Name)
@@ -141,6 +141,29 @@ export const AliasRoutingModel = z
     lambda: ModelRouter.shape.lambda,
     threshold: ModelRouter.shape.threshold,
     candidates: z.record(z.string().min(1), Name).describe('Artifact model name -> model alias; only these models are considered.'),
+    prices: z
+      .record(
+        z.string().min(1),
+        z.strictObject({
+          input: z.number().min(0).optional().describe('USD per million input tokens.'),
+          output: z.number().min(0).optional().describe('USD per million output tokens.'),
+        }),
+      )
+      .optional()
+      .describe("Artifact model name -> prices the decision uses instead of the artifact's."),
+    expects: z
+      .strictObject({
+        kind: z.string().min(1).optional().describe('Router head the artifact must hold.'),
+        featurizer: z.string().min(1).optional().describe('Featurizer type the artifact must have been trained with.'),
+        dimensions: z.number().int().min(1).optional().describe('Feature vector length the artifact must read.'),
+      })
+      .optional()
+      .describe('Assertions about the artifact (from the RoutingModel spec); an artifact that differs is refused, naming the difference.'),
+    embeddingsUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+      .optional()
+      .describe("Embedding service URL the artifact's http featurizer calls instead of the one recorded at training."),
   })
   .describe('One learned router deciding the alias for a virtual alias, in a rollout mode.');
 

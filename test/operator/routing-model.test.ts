@@ -1,8 +1,9 @@
 // The RoutingModel reconciler on a real kube-apiserver: inline artifacts packed (gzip) into an
-// owned ConfigMap, configMapRef checked and retried until it exists, URIs recorded as given.
+// owned ConfigMap, configMapRef checked and followed through the ConfigMap watch, URIs recorded as given.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
 import type { KubeObject } from '../../operator/src/runtime/index.js';
 import { condition, namespace, paths, startOperator, waitFor, type ConditionView, type OperatorUnderTest } from './support.js';
 
@@ -14,6 +15,12 @@ interface RoutingModelView extends KubeObject {
 }
 
 type ConfigMapView = KubeObject & { binaryData?: Record<string, string> };
+
+/** A real Elo artifact over fast and smart; `smartWins` changes its bytes. */
+const eloArtifact = (smartWins = 1): Buffer => {
+  const examples = ['hi', 'prove it', 'sum 2+2', 'write a poem'].map((query, i) => ({ query, scores: { fast: i < smartWins ? 0 : 1, smart: i < smartWins ? 1 : 0 } }));
+  return Buffer.from(LearnedRouter.train(examples, { fast: { input: 0.1, output: 0.2 }, smart: { input: 1, output: 2 } }, { kind: 'elo', seed: 1, featurizer: { dim: 256 } }).encode().bytes);
+};
 
 const routingModel = (name: string, artifact: Record<string, unknown>) => ({
   apiVersion: 'switchboard.dev/v1alpha1',
@@ -42,7 +49,7 @@ describe('RoutingModel reconciler on a real kube-apiserver', () => {
     });
 
   it('packs an inline artifact, gzip-compressed, into the owned <name>-artifact ConfigMap', async () => {
-    const artifact = Buffer.from(JSON.stringify({ ratings: { fast: 1000, smart: 1120 } }));
+    const artifact = eloArtifact();
     await op.apply(routingModel('elo', { inline: artifact.toString('base64') }));
     const rm = await readyReason('elo', 'ArtifactPacked');
     const sha = createHash('sha256').update(artifact).digest('hex');
@@ -69,13 +76,26 @@ describe('RoutingModel reconciler on a real kube-apiserver', () => {
     expect(await op.get(paths.configMap(NS, 'broken-artifact'))).toBeUndefined();
   }, TIMEOUT);
 
-  it('a missing configMapRef: ConfigMapNotFound, then Ready once the ConfigMap appears', async () => {
-    await op.apply(routingModel('referenced', { configMapRef: { name: 'trained', key: 'model.json' } }));
+  it('a missing configMapRef: ConfigMapNotFound, then Ready once the ConfigMap appears, following each new artifact', async () => {
+    await op.apply(routingModel('referenced', { configMapRef: { name: 'trained', key: 'model.bin' } }));
     const blocked = await readyReason('referenced', 'ConfigMapNotFound');
     expect(condition(blocked, 'Ready')?.message).toBe('ConfigMap rm-cases/trained not found (referenced by spec.artifact.configMapRef)');
-    const body = '{"weights":[1,2,3]}';
-    await op.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trained', namespace: NS }, data: { 'model.json': body } });
+    const trained = (bytes: Buffer) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trained', namespace: NS }, binaryData: { 'model.bin': bytes.toString('base64') } });
+    const first = eloArtifact(1);
+    await op.apply(trained(first));
     const ready = await readyReason('referenced', 'ArtifactReferenced');
-    expect(ready.status?.artifactSha256).toBe(createHash('sha256').update(body).digest('hex'));
+    expect(ready.status?.artifactSha256).toBe(createHash('sha256').update(first).digest('hex'));
+    // The ConfigMap watch (not a poll) brings the next artifact into the status.
+    const second = eloArtifact(3);
+    await op.apply(trained(second));
+    const secondSha = createHash('sha256').update(second).digest('hex');
+    await waitFor('the new artifact digest', async () => ((await rmOf('referenced'))?.status?.artifactSha256 === secondSha ? true : undefined));
+  }, TIMEOUT);
+
+  it('a spec that disagrees with its artifact: InvalidArtifact naming the field', async () => {
+    await op.apply({ ...routingModel('mismatch', { inline: eloArtifact().toString('base64') }), spec: { ...routingModel('mismatch', {}).spec, router: 'knn', artifact: { inline: eloArtifact().toString('base64') } } });
+    const rm = await readyReason('mismatch', 'InvalidArtifact');
+    expect(condition(rm, 'Ready')).toMatchObject({ status: 'False', message: "spec.router is knn but the artifact's head is elo" });
+    expect(await op.get(paths.configMap(NS, 'mismatch-artifact'))).toBeUndefined();
   }, TIMEOUT);
 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { AliasRoutingModel, ArtifactPublicKey, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
-import { defaultLambda, LearnedRouter, type DecisionPolicy } from '../routing/learned/index.js';
+import { defaultLambda, EMBEDDINGS_API_KEY_ENV, HttpFeaturizer, LearnedRouter, type DecisionPolicy, type ModelPrice } from '../routing/learned/index.js';
 import { redactUri, type ArtifactDownloads, type UriArtifact } from '../routing/rollout/downloads.js';
 import { splitSignature, verifyArtifact } from '../routing/rollout/signature.js';
 
@@ -81,6 +81,37 @@ export interface RouterSpec {
   lambda?: number | undefined;
   threshold?: number | undefined;
   candidates: Record<string, string>;
+  /** Routing models only: what a RoutingModel spec sets on top of the artifact. */
+  prices?: Record<string, { input?: number | undefined; output?: number | undefined }> | undefined;
+  expects?: { kind?: string | undefined; featurizer?: string | undefined; dimensions?: number | undefined } | undefined;
+  embeddingsUrl?: string | undefined;
+}
+
+/** Refuses an artifact that is not what the spec says it is (head, featurizer type, dimensions). */
+function checkExpectations(router: LearnedRouter, expects: NonNullable<RouterSpec['expects']>): string | undefined {
+  if (expects.kind !== undefined && expects.kind !== router.kind) return `the routing model expects the ${expects.kind} head but the artifact's head is ${router.kind}`;
+  const f = router.featurizer;
+  if (expects.featurizer !== undefined && expects.featurizer !== f.type) return `the routing model expects the ${expects.featurizer} featurizer but the artifact was trained with the ${f.type} featurizer`;
+  if (expects.dimensions !== undefined && expects.dimensions !== f.dim) return `the routing model expects featurizer dimensions ${expects.dimensions} but the artifact's featurizer has ${f.dim}`;
+  return undefined;
+}
+
+/** The loaded router with the spec's prices and embedding URL in place of the artifact's. */
+function withOverrides(router: LearnedRouter, spec: RouterSpec): LearnedRouter | string {
+  const overrides = Object.entries(spec.prices ?? {});
+  if (overrides.length === 0 && spec.embeddingsUrl === undefined) return router;
+  const prices: Record<string, ModelPrice> = { ...router.prices };
+  for (const [model, price] of overrides) {
+    const listed = prices[model];
+    if (listed === undefined) return `a price is given for "${model}", which the artifact does not know (it knows ${router.models.join(', ')})`;
+    prices[model] = { input: price.input ?? listed.input, output: price.output ?? listed.output };
+  }
+  let featurizer = router.featurizer;
+  if (spec.embeddingsUrl !== undefined) {
+    if (featurizer.type !== 'http') return `an embedding service URL is set but the artifact's featurizer is ${featurizer.type}, not http`;
+    featurizer = HttpFeaturizer.fromRecord({ ...featurizer.record().params, url: spec.embeddingsUrl }, process.env[EMBEDDINGS_API_KEY_ENV]);
+  }
+  return new LearnedRouter(featurizer, router.head, router.models, prices, router.training);
 }
 
 /** `owner` names the alias or routing model in messages. */
@@ -107,10 +138,14 @@ function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): Compile
   for (const m of candidates.keys()) {
     if (!known.has(m)) throw new RouterArtifactError(`${where}: the artifact has no model "${m}" (it knows ${loaded.router.models.join(', ')})`);
   }
+  const mismatch = spec.expects && checkExpectations(loaded.router, spec.expects);
+  if (mismatch !== undefined) throw new RouterArtifactError(`${where}: ${mismatch}`);
+  const router = withOverrides(loaded.router, spec);
+  if (typeof router === 'string') throw new RouterArtifactError(`${where}: ${router}`);
   const policy: DecisionPolicy =
     spec.threshold !== undefined ? { rule: 'threshold', quality: spec.threshold } : { rule: 'willingness-to-pay', lambda: spec.lambda ?? defaultLambda };
   return {
-    router: loaded.router,
+    router,
     digest: loaded.digest,
     sourceDigest: 'uri' in spec.artifact ? spec.artifact.sha256 : split.signature ? createHash('sha256').update(stored).digest('hex') : split.digest,
     policy,

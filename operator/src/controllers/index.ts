@@ -1,7 +1,7 @@
 // The Switchboard reconcilers, wired onto a Manager. Reads like controller-runtime's builder:
 // for GatewayConfig, owns its ConfigMap/Deployment/Service/RBAC/PDB, watches the Secrets and
 // RoutingModels it references and the data-plane pods that report their config hash; for
-// RoutingModel, owns its artifact ConfigMap.
+// RoutingModel, owns its artifact ConfigMap and watches the ConfigMaps artifacts are referenced from.
 import { API_VERSION, type GatewayConfigSpec } from '@switchboard/crds';
 import { Controller, Informer, resourceListWatcher, type KubeClient, type KubeObject, type ListWatcher, type Logger, type Manager } from '../runtime/index.js';
 import { ObjectWriter } from './apply.js';
@@ -9,7 +9,7 @@ import { replicaPod, secretKeys, slimmed, type ReplicaPod, type SecretKeys } fro
 import { gatewayConfigReconciler, parseGatewaySpec, type GatewayConfigObject } from './gateway-config.js';
 import { secretNames } from './gateway-workload.js';
 import { GATEWAY_LABEL, KINDS, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
-import { routingModelReconciler, type RoutingModelObject } from './routing-model.js';
+import { configMapVersion, routingModelReconciler, routingModelsReferencing, type RoutingModelObject } from './routing-model.js';
 import type { KedaOptions } from './scaled-object.js';
 
 export interface ControllerOptions {
@@ -74,6 +74,8 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
   const routingModels = informer<RoutingModelObject>('routingmodels', watchAll(KINDS.routingModel));
   const secrets = informer<SecretKeys>('secrets', slimmed(watchAll(KINDS.secret), secretKeys));
   const pods = informer<ReplicaPod>('pods', slimmed(watchAll(KINDS.pod, GATEWAY_LABEL), replicaPod));
+  // Any ConfigMap may hold an artifact (spec.artifact.configMapRef): versions only, no data.
+  const configMaps = informer<KubeObject>('configmap-versions', slimmed(watchAll(KINDS.configMap), configMapVersion));
   const ownedKinds = options.keda ? [...OWNED_KINDS, KINDS.scaledObject] : OWNED_KINDS;
   const owned = new Map<string, Informer>(ownedKinds.map((kind) => [kind.kind, informer(kind.plural, watchAll(kind, MANAGED_BY_SELECTOR))]));
   const writer = new ObjectWriter(client, owned);
@@ -107,6 +109,7 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
     // Applied follows the gateways routing through the model; a gateway may also stop referencing
     // one (the watch sees only the new object), so every RoutingModel of its namespace is rechecked.
     .watches(gateways, (gw) => routingModels.list().flatMap((rm) => (rm.metadata?.namespace === gw.metadata?.namespace ? [`${rm.metadata?.namespace ?? ''}/${rm.metadata?.name ?? ''}`] : [])))
+    .watches(configMaps, (cm) => routingModelsReferencing(cm, routingModels.list()))
     .owns(owned.get(KINDS.configMap.kind) as Informer, { kind: KINDS.routingModel.kind, apiVersion: API_VERSION });
 
   manager.addController(gatewayController);

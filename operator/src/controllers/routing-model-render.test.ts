@@ -22,7 +22,7 @@ describe('rendering routingModelRef into the runtime config', () => {
       router: {
         name: 'picker',
         default: 'strong',
-        models: [{ name: 'picker', mode: 'active', artifact: { configMap: { name: 'picker-artifact', key: 'artifact.gz' } }, lambda: 5, candidates: { strong: 'strong', cheap: 'cheap' } }],
+        models: [{ name: 'picker', mode: 'active', artifact: { configMap: { name: 'picker-artifact', key: 'artifact.gz' } }, lambda: 5, candidates: { strong: 'strong', cheap: 'cheap' }, expects: { kind: 'knn' } }],
       },
     });
     if (!result.ok) return;
@@ -47,6 +47,32 @@ describe('rendering routingModelRef into the runtime config', () => {
       retry: false,
       message: 'RoutingModel team/picker: spec.artifact.uri: s3:// artifacts are not supported yet; serve the artifact over http(s) or use configMapRef',
     });
+  });
+
+  it('renders artifact model names, candidate prices, the featurizer assertion and embedding URL for the data plane', () => {
+    const result = renderRouter(gatewaySpec(), 'team', [
+      rm('picker', {
+        router: 'mlp',
+        featurizer: { type: 'http', url: 'http://embedder.team:8080/v1', dimensions: 384 },
+        candidates: [
+          { name: 'strong', artifactModel: 'gpt-4o', inputPrice: 2.5 },
+          { name: 'cheap', inputPrice: 0.15, outputPrice: 0.6 },
+        ],
+        decision: { willingnessToPay: 0 },
+      }),
+    ]);
+    expect(result.ok && result.router?.models[0]).toMatchObject({
+      lambda: 0,
+      candidates: { 'gpt-4o': 'strong', cheap: 'cheap' },
+      prices: { 'gpt-4o': { input: 2.5 }, cheap: { input: 0.15, output: 0.6 } },
+      expects: { kind: 'mlp', featurizer: 'http', dimensions: 384 },
+      embeddingsUrl: 'http://embedder.team:8080/v1',
+    });
+    if (result.ok) expect(renderRuntimeConfig(gatewaySpec(), result.router).routers?.[0]?.models[0]?.prices).toEqual({ 'gpt-4o': { input: 2.5 }, cheap: { input: 0.15, output: 0.6 } });
+    // Without a featurizer in the spec the artifact decides it; without prices none are rendered.
+    const plain = renderRouter(gatewaySpec(), 'team', [rm('picker', {})]);
+    expect(plain.ok && plain.router?.models[0]).not.toHaveProperty('prices');
+    expect(plain.ok && plain.router?.models[0]?.expects).toEqual({ kind: 'knn' });
   });
 
   it('lists the artifact digests the data plane will hash, in model order: a URI its pinned one, the others their status', () => {

@@ -1,7 +1,8 @@
 // GatewayConfig routingModelRef -> the runtime config's `routers` entry. Pure. The referenced
 // RoutingModel gives the virtual alias its name and default alias (its first candidate); the
 // RoutingModels rolled out `alongside` it join as shadow or canary models. Candidates are model
-// aliases, so an artifact's model names are the aliases it picks among.
+// aliases, mapped to the artifact's model names (artifactModel, default the alias); the spec's
+// prices, head and featurizer go along for the data plane to apply or check against the artifact.
 import { RoutingModelSpec, validate, formatFieldErrors, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
 import { artifactConfigMapName } from './gateway-workload.js';
 import { ARTIFACT_KEY, type RoutingModelObject } from './routing-model.js';
@@ -35,7 +36,21 @@ function routingModelEntry(name: string, spec: RoutingModelSpec, publicKey: Gate
     artifact,
     ...(publicKey ? { publicKey: { secretKeyRef: { name: publicKey.secretKeyRef.name, key: publicKey.secretKeyRef.key } } } : {}),
     ...(spec.decision.threshold === undefined ? { lambda: spec.decision.willingnessToPay } : { threshold: spec.decision.threshold }),
-    candidates: Object.fromEntries(spec.candidates.map((c) => [c.name, c.name])),
+    candidates: Object.fromEntries(spec.candidates.map((c) => [c.artifactModel ?? c.name, c.name])),
+    ...pricesOf(spec.candidates),
+    expects: { kind: spec.router, ...(spec.featurizer ? { featurizer: spec.featurizer.type, ...(spec.featurizer.dimensions === undefined ? {} : { dimensions: spec.featurizer.dimensions }) } : {}) },
+    ...(spec.featurizer?.url === undefined ? {} : { embeddingsUrl: spec.featurizer.url }),
+  };
+}
+
+/** Candidate prices given in the spec, by artifact model (absent: the artifact's). */
+function pricesOf(candidates: RoutingModelSpec['candidates']): Pick<RoutingModelInput, 'prices'> {
+  const priced = candidates.filter((c) => c.inputPrice !== undefined || c.outputPrice !== undefined);
+  if (priced.length === 0) return {};
+  return {
+    prices: Object.fromEntries(
+      priced.map((c) => [c.artifactModel ?? c.name, { ...(c.inputPrice === undefined ? {} : { input: c.inputPrice }), ...(c.outputPrice === undefined ? {} : { output: c.outputPrice }) }]),
+    ),
   };
 }
 

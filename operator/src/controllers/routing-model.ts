@@ -1,23 +1,21 @@
 // The RoutingModel reconciler: an inline artifact is validated and packed, gzip-compressed, into
 // the <name>-artifact ConfigMap (binaryData); a configMapRef is checked to exist and hold its key
-// (and re-read every CONFIG_MAP_POLL_MS); a URI with sha256 is recorded as is (the data plane
-// downloads and verifies it). The artifact format itself is not interpreted here: base64, size
-// and digests only. The Applied condition
+// (re-read when the ConfigMap watch sees it change); a URI with sha256 is recorded as is (the data
+// plane downloads and verifies it). Of an inline or ConfigMap artifact only the header is read, to
+// hold the spec (router, featurizer, candidates) to it. The Applied condition
 // says whether the GatewayConfigs routing through the model (directly or alongside another) serve it.
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { formatFieldErrors, RoutingModelSpec, validate, type RoutingModelStatus } from '@switchboard/crds';
 import { isNotFound, objectPath, realClock, type Clock, type Informer, type KubeClient, type KubeObject, type Logger, type Reconcile } from '../runtime/index.js';
 import type { ObjectWriter } from './apply.js';
+import { artifactMismatch, summarizeArtifact } from './routing-model-artifact.js';
 import { findCondition, mergeConditions, type ObservedCondition } from './conditions.js';
 import type { GatewayConfigObject } from './gateway-config.js';
 import { artifactConfigMapName, type Manifest } from './gateway-workload.js';
 import { ARTIFACT_SHA256_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, KINDS, MANAGED_BY_LABEL, ReferenceNotReadyError, resourceRef, shortHash } from './meta.js';
 
 export const ARTIFACT_KEY = 'artifact.gz';
-/** A referenced ConfigMap is not watched (user ConfigMaps are not cached): it is re-read this
- *  often, so status.artifactSha256, and the gateways' config hash with it, follow a new artifact. */
-export const CONFIG_MAP_POLL_MS = 10_000;
 /** Largest decoded inline artifact: what 64 KiB of base64 (the CRD's limit) can hold. */
 export const MAX_INLINE_BYTES = 48 * 1024;
 
@@ -70,6 +68,14 @@ interface ConfigMapLike extends KubeObject {
   binaryData?: Record<string, string>;
 }
 
+/** An InvalidArtifact outcome when the artifact cannot be read or is not what the spec says. */
+function checkAgainstSpec(spec: RoutingModelSpec, bytes: Uint8Array, where: string): ArtifactOutcome | undefined {
+  const summary = summarizeArtifact(bytes);
+  if (typeof summary === 'string') return { ok: false, reason: 'InvalidArtifact', message: `${where} ${summary}`, retry: false };
+  const mismatch = artifactMismatch(spec, summary);
+  return mismatch === undefined ? undefined : { ok: false, reason: 'InvalidArtifact', message: mismatch, retry: false };
+}
+
 /** Pure: the artifact outcome from the spec and (for configMapRef) the referenced ConfigMap. */
 export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLike | undefined): ArtifactOutcome {
   const parsed = validate(RoutingModelSpec, owner.spec ?? {});
@@ -79,16 +85,19 @@ export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLik
   if ('inline' in artifact) {
     const decoded = decodeInlineArtifact(artifact.inline);
     if (!decoded.ok) return { ok: false, reason: 'InvalidArtifact', message: decoded.message, retry: false };
+    const mismatch = checkAgainstSpec(parsed.value, decoded.bytes, 'spec.artifact.inline');
+    if (mismatch) return mismatch;
     const configMap = desiredArtifactConfigMap(owner, decoded);
     return { ok: true, reason: 'ArtifactPacked', message: `${decoded.bytes.length}-byte artifact packed into ConfigMap ${configMap.metadata.name}`, sha256: decoded.sha256, configMap };
   }
   if ('configMapRef' in artifact) {
     const { name, key } = artifact.configMapRef;
-    if (!referenced) return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${namespace}/${name} not found (referenced by spec.artifact.configMapRef)`, retry: true };
+    // No retry: the ConfigMap watch reconciles this model again when the ConfigMap appears or changes.
+    if (!referenced) return { ok: false, reason: 'ConfigMapNotFound', message: `ConfigMap ${namespace}/${name} not found (referenced by spec.artifact.configMapRef)`, retry: false };
     const text = referenced.data?.[key];
     const binary = referenced.binaryData?.[key];
     if (text === undefined && binary === undefined) {
-      return { ok: false, reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${namespace}/${name} has no key "${key}" in data or binaryData (referenced by spec.artifact.configMapRef)`, retry: true };
+      return { ok: false, reason: 'ConfigMapKeyNotFound', message: `ConfigMap ${namespace}/${name} has no key "${key}" in data or binaryData (referenced by spec.artifact.configMapRef)`, retry: false };
     }
     const bytes = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(binary ?? '', 'base64');
     // The digest of what the data plane loads: a gzip value is hashed uncompressed, as it is unpacked there.
@@ -100,6 +109,8 @@ export function planArtifact(owner: RoutingModelObject, referenced: ConfigMapLik
         return { ok: false, reason: 'InvalidArtifact', message: `ConfigMap ${namespace}/${name} key "${key}" starts like gzip but does not decompress (referenced by spec.artifact.configMapRef)`, retry: false };
       }
     }
+    const mismatch = checkAgainstSpec(parsed.value, loaded, `ConfigMap ${namespace}/${name} key "${key}" (spec.artifact.configMapRef)`);
+    if (mismatch) return mismatch;
     return { ok: true, reason: 'ArtifactReferenced', message: `artifact is key "${key}" of ConfigMap ${name} (${bytes.length} bytes)`, sha256: sha256(loaded) };
   }
   return { ok: true, reason: 'ArtifactReferenced', message: `artifact is downloaded from ${artifact.uri} and checked against its sha256 by the data plane`, sha256: artifact.sha256 };
@@ -191,6 +202,22 @@ export function routingModelReconciler(deps: RoutingModelReconcilerDeps): Reconc
     const applied = deps.gateways && appliedCondition(rm, deps.gateways.list());
     await deps.writer.writeStatus(KINDS.routingModel, rm, (current) => routingModelStatus(current.status, current.metadata?.generation, outcome, clock.now(), applied), { signal: ctx.signal });
     if (!outcome.ok && outcome.retry) throw new ReferenceNotReadyError(outcome.reason, outcome.message);
-    return refName ? { requeueAfter: CONFIG_MAP_POLL_MS } : undefined;
   };
+}
+
+/** A ConfigMap as the RoutingModel controller caches it: its identity and version, never its data
+ *  (user ConfigMaps may be large; the referenced one is read when it changes). */
+export function configMapVersion(cm: KubeObject): KubeObject {
+  const m = cm.metadata;
+  return { apiVersion: cm.apiVersion, kind: cm.kind, metadata: { name: m?.name, namespace: m?.namespace, uid: m?.uid, resourceVersion: m?.resourceVersion } };
+}
+
+/** Keys of the RoutingModels whose spec.artifact.configMapRef names `cm`. */
+export function routingModelsReferencing(cm: KubeObject, routingModels: readonly RoutingModelObject[]): string[] {
+  const namespace = cm.metadata?.namespace;
+  return routingModels.flatMap((rm) =>
+    rm.metadata?.namespace === namespace && (rm.spec as { artifact?: { configMapRef?: { name?: unknown } } } | undefined)?.artifact?.configMapRef?.name === cm.metadata?.name
+      ? [`${namespace ?? ''}/${rm.metadata?.name ?? ''}`]
+      : [],
+  );
 }
