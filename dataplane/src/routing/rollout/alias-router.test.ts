@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AliasRouter } from '@switchboard/crds/runtime';
 import { trainArtifact } from '../../../../test/learned-routing/fixtures.js';
-import { FeaturizerError, LearnedRouter, type AsyncFeaturizer, type SyncFeaturizer } from '../learned/index.js';
+import { FeaturizerError, HttpFeaturizer, LearnedRouter, type AsyncFeaturizer, type SyncFeaturizer } from '../learned/index.js';
 import { canaryBucket, compileAliasRouter, decideVirtualAlias as decideAny, shadowRouteHeader, type AliasDecision, type CompiledAliasRouter, type CompiledRoutingModel } from './alias-router.js';
 
 const CODE = 'write code for merging two sorted arrays';
@@ -110,5 +110,49 @@ describe('routing models behind an embedding featurizer', () => {
   it('degrade to the default alias when the acting model cannot embed, and drop a shadow that cannot', async () => {
     const router = { ...sync, active: embedding(sync.active!, true), shadows: [embedding(sync.shadows[0]!, true)] };
     expect(await decideAny(router, CHAT, 'r1')).toEqual({ router: 'auto', alias: 'strong', model: undefined, mode: 'default', reason: 'router auto: default strong (picker: featurizer unavailable)', shadows: [] });
+  });
+});
+
+describe('what a RoutingModel spec sets on top of the artifact', () => {
+  it('decides with the candidate prices given instead of the artifact ones', () => {
+    expect(decideVirtualAlias(compile([model('picker', 'normal', { mode: 'active' })]), CHAT, 'r1').alias).toBe('cheap');
+    const priced = compile([{ ...model('picker', 'normal', { mode: 'active' }), prices: { 'model-b': { input: 50 } } }]);
+    expect(priced.active?.compiled.router.prices).toEqual({ 'model-a': { input: 1, output: 2 }, 'model-b': { input: 50, output: 0.2 } });
+    const chat = decideVirtualAlias(priced, CHAT, 'r1');
+    expect(chat.alias).toBe('strong');
+    expect(chat.reason).toContain('cost=3;');
+  });
+
+  it('picks the cheapest candidate with a willingness to pay of 0', () => {
+    const router = compile([{ ...model('picker', 'normal', { mode: 'active' }), lambda: 0 }]);
+    expect(decideVirtualAlias(router, CODE, 'r1')).toMatchObject({ alias: 'cheap', reason: expect.stringContaining('lambda=0') });
+  });
+
+  it('maps artifact models to aliases of other names', () => {
+    const router = compile([{ ...model('picker', 'normal', { mode: 'active' }), candidates: { 'model-a': 'gpt-4o', 'model-b': 'gpt-4o-mini' } }]);
+    expect(decideVirtualAlias(router, CODE, 'r1').alias).toBe('gpt-4o');
+    expect(decideVirtualAlias(router, CHAT, 'r1').alias).toBe('gpt-4o-mini');
+  });
+
+  it('embeds through the service URL the spec names instead of the one recorded at training', () => {
+    const trained = LearnedRouter.load(artifacts.normal!).router;
+    const featurizer = new HttpFeaturizer({ url: 'http://training-laptop:8080/v1', model: 'minilm', dim: trained.featurizer.dim, cacheSize: 16, timeoutMs: 1000, batchSize: 8 });
+    const httpArtifact = new LearnedRouter(featurizer, trained.head, trained.models, { ...trained.prices }, trained.training).encode().bytes;
+    const compileHttp = (extra: Partial<AliasRouter['models'][number]>) =>
+      compileAliasRouter({ name: 'auto', default: 'strong', models: [{ ...model('picker', 'http', { mode: 'active' }), ...extra }] }, { configMaps: () => httpArtifact }).active!.compiled.router.featurizer;
+    expect(compileHttp({}).record().params).toMatchObject({ url: 'http://training-laptop:8080/v1' });
+    expect(compileHttp({ embeddingsUrl: 'http://embedder.team:8080/v1' }).record().params).toMatchObject({ url: 'http://embedder.team:8080/v1', model: 'minilm' });
+  });
+
+  it('refuses an artifact that is not the head or featurizer the spec names, and what it cannot apply', () => {
+    const dim = compile([model('picker', 'normal', { mode: 'active' })]).active!.compiled.router.featurizer.dim;
+    const refused = (extra: Partial<AliasRouter['models'][number]>) => () => compile([{ ...model('picker', 'normal', { mode: 'active' }), ...extra }]);
+    const where = 'router artifact ConfigMap normal key artifact.gz (router auto, routing model picker): ';
+    expect(refused({ expects: { kind: 'knn', featurizer: 'hashed', dimensions: dim } })).not.toThrow();
+    expect(refused({ expects: { kind: 'linear' } })).toThrow(`${where}the routing model expects the linear head but the artifact's head is knn`);
+    expect(refused({ expects: { featurizer: 'onnx' } })).toThrow(`${where}the routing model expects the onnx featurizer but the artifact was trained with the hashed featurizer`);
+    expect(refused({ expects: { dimensions: 384 } })).toThrow(`${where}the routing model expects featurizer dimensions 384 but the artifact's featurizer has ${dim}`);
+    expect(refused({ prices: { 'model-z': { input: 1 } } })).toThrow(`${where}a price is given for "model-z", which the artifact does not know (it knows model-a, model-b)`);
+    expect(refused({ embeddingsUrl: 'http://embedder:8080/v1' })).toThrow(`${where}an embedding service URL is set but the artifact's featurizer is hashed, not http`);
   });
 });
