@@ -41,6 +41,8 @@ export class KnnHead implements RouterHead {
   private readonly seen: Int32Array;
   private readonly topDoc: Int32Array;
   private readonly topSim: Float64Array;
+  /** When each kept neighbour was first seen, to break ties between equal similarities. */
+  private readonly topSeq: Int32Array;
   private readonly order: Int32Array;
 
   constructor(rows: SparseRows, targets: Float32Array, modelCount: number, params: KnnParams, prior?: Float64Array) {
@@ -68,6 +70,7 @@ export class KnnHead implements RouterHead {
     this.seen = new Int32Array(n);
     this.topDoc = new Int32Array(params.k);
     this.topSim = new Float64Array(params.k);
+    this.topSeq = new Int32Array(params.k);
     this.order = new Int32Array(rows.dim);
   }
 
@@ -99,29 +102,51 @@ export class KnnHead implements RouterHead {
       const i = order === null ? t : order[t]!;
       const j = x.indices[i]!;
       const v = x.values[i]!;
-      for (let q = postStart[j]!; q < postStart[j + 1]!; q++) {
+      for (let q = postStart[j]!, end = postStart[j + 1]!; q < end; q++) {
         const d = postDoc[q]!;
-        if (sims[d] === 0) seen[seenCount++] = d;
-        sims[d]! += v * postValue[q]!;
+        const sim = sims[d]!;
+        if (sim === 0) seen[seenCount++] = d;
+        sims[d] = sim + v * postValue[q]!;
       }
     }
-    // Top k by insertion into a sorted buffer; most candidates fail the first comparison.
+    // Top k in a fixed-size min-heap whose root is the weakest neighbour kept: the lowest
+    // similarity, and among equals the one seen last, so ties keep the earliest seen.
     const k = this.p.k;
-    const { topDoc, topSim } = this;
+    const { topDoc, topSim, topSeq } = this;
     let filled = 0;
     for (let s = 0; s < seenCount; s++) {
       const d = seen[s]!;
       const sim = sims[d]!;
       sims[d] = 0;
-      if (filled === k && sim <= topSim[k - 1]!) continue;
-      let at = filled < k ? filled++ : k - 1;
-      while (at > 0 && topSim[at - 1]! < sim) {
-        topSim[at] = topSim[at - 1]!;
-        topDoc[at] = topDoc[at - 1]!;
-        at--;
+      if (filled < k) {
+        let at = filled++;
+        while (at > 0) {
+          const parent = (at - 1) >> 1;
+          if (!weaker(sim, s, topSim[parent]!, topSeq[parent]!)) break;
+          topSim[at] = topSim[parent]!;
+          topDoc[at] = topDoc[parent]!;
+          topSeq[at] = topSeq[parent]!;
+          at = parent;
+        }
+        topSim[at] = sim;
+        topDoc[at] = d;
+        topSeq[at] = s;
+      } else if (sim > topSim[0]!) {
+        let at = 0;
+        for (;;) {
+          let child = 2 * at + 1;
+          if (child >= k) break;
+          if (child + 1 < k && weaker(topSim[child + 1]!, topSeq[child + 1]!, topSim[child]!, topSeq[child]!)) child++;
+          if (!weaker(topSim[child]!, topSeq[child]!, sim, s)) break;
+          topSim[at] = topSim[child]!;
+          topDoc[at] = topDoc[child]!;
+          topSeq[at] = topSeq[child]!;
+          at = child;
+        }
+        topSim[at] = sim;
+        topDoc[at] = d;
+        topSeq[at] = s;
       }
-      topSim[at] = sim;
-      topDoc[at] = d;
     }
     const m = this.modelCount;
     for (let c = 0; c < m; c++) {
@@ -182,4 +207,9 @@ export class KnnHead implements RouterHead {
   params(): Record<string, unknown> {
     return { ...this.p };
   }
+}
+
+/** Whether neighbour a (similarity, first-seen position) ranks below neighbour b. */
+function weaker(simA: number, seqA: number, simB: number, seqB: number): boolean {
+  return simA < simB || (simA === simB && seqA > seqB);
 }
