@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, NoCandidateError, type CandidateEstimate } from './policy.js';
+import { seededRandom } from '../../seeded-random.js';
+import { decide, NoCandidateError, type CandidateEstimate, type DecisionPolicy } from './policy.js';
 
 const candidates: CandidateEstimate[] = [
   { model: 'big', quality: 0.9, cost: 2 },
@@ -56,5 +57,23 @@ describe('decision policy', () => {
   it('fails clearly when every candidate is unavailable', () => {
     expect(() => decide(candidates.slice(0, 1), { rule: 'threshold', quality: 0.5 }, new Map([['big', 'over its token limit']]))).toThrow(NoCandidateError);
     expect(() => decide([], { rule: 'threshold', quality: 0.5 })).toThrow(/no candidate model is available \(none given\)/);
+  });
+  it('lists the same top candidates, in the same order, as a stable sort of all of them (ties included)', () => {
+    const random = seededRandom(3);
+    const policies: DecisionPolicy[] = [
+      { rule: 'willingness-to-pay', lambda: 4 },
+      { rule: 'threshold', quality: 0.5 },
+    ];
+    for (let trial = 0; trial < 300; trial++) {
+      // Coarse qualities and costs so that equal scores and equal costs are common.
+      const list: CandidateEstimate[] = Array.from({ length: 1 + Math.floor(random() * 15) }, (_, i) => ({ model: `m${i}`, quality: Math.floor(random() * 5) / 4, cost: Math.floor(random() * 3) }));
+      const policy = policies[trial % 2]!;
+      const topN = trial % 5;
+      const score = (c: CandidateEstimate): number => (policy.rule === 'willingness-to-pay' ? policy.lambda * c.quality - c.cost : c.quality >= policy.quality ? 2 - c.cost / (1 + c.cost) : c.quality);
+      const sorted = list.map((c) => ({ ...c, score: score(c) })).sort((a, b) => b.score - a.score || a.cost - b.cost);
+      const d = decide(list, policy, new Map(), topN);
+      expect(d.top).toEqual(sorted.slice(0, topN));
+      expect(d.model).toBe(sorted[0]!.model);
+    }
   });
 });

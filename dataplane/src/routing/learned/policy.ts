@@ -36,14 +36,25 @@ export class NoCandidateError extends Error {}
  */
 export function decide(candidates: readonly CandidateEstimate[], policy: DecisionPolicy, unavailable: ReadonlyMap<string, string> = new Map(), topN = 3): RouteDecision {
   const skipped: { model: string; why: string }[] = [];
+  // Only the best topN become RankedCandidate objects: insertion keeps them ordered by score,
+  // then by cost, then by position (a stable sort of all candidates would give the same).
   const ranked: RankedCandidate[] = [];
+  let available = 0;
   for (const c of candidates) {
     const why = unavailable.get(c.model);
-    if (why !== undefined) skipped.push({ model: c.model, why });
-    else ranked.push({ ...c, score: scoreOf(c, policy) });
+    if (why !== undefined) {
+      skipped.push({ model: c.model, why });
+      continue;
+    }
+    available++;
+    const score = scoreOf(c, policy);
+    let at = ranked.length;
+    while (at > 0 && outranks(score, c.cost, ranked[at - 1]!)) at--;
+    if (at >= topN && at > 0) continue;
+    ranked.splice(at, 0, { ...c, score });
+    if (ranked.length > Math.max(topN, 1)) ranked.pop();
   }
-  if (ranked.length === 0) throw new NoCandidateError(`no candidate model is available (${skipped.map((s) => `${s.model}: ${s.why}`).join('; ') || 'none given'})`);
-  ranked.sort((a, b) => b.score - a.score || a.cost - b.cost);
+  if (available === 0) throw new NoCandidateError(`no candidate model is available (${skipped.map((s) => `${s.model}: ${s.why}`).join('; ') || 'none given'})`);
   const best = ranked[0]!;
   const q = best.quality.toFixed(3);
   let rule: string;
@@ -59,7 +70,7 @@ export function decide(candidates: readonly CandidateEstimate[], policy: Decisio
     reason = `${best.model}: no candidate is predicted to reach quality ${policy.quality}; picked the best predicted (quality ${q}, cost ${best.cost})`;
   }
   if (skipped.length > 0) reason += `; skipped ${skipped.map((s) => `${s.model} (${s.why})`).join(', ')}`;
-  return { model: best.model, rule, reason, top: ranked.slice(0, topN), skipped };
+  return { model: best.model, rule, reason, top: ranked.length > topN ? ranked.slice(0, topN) : ranked, skipped };
 }
 
 function scoreOf(c: CandidateEstimate, policy: DecisionPolicy): number {
@@ -67,4 +78,8 @@ function scoreOf(c: CandidateEstimate, policy: DecisionPolicy): number {
   // Candidates that reach the threshold outrank all others and among them the cheapest wins;
   // below it, higher quality wins.
   return c.quality >= policy.quality ? 2 - c.cost / (1 + c.cost) : c.quality;
+}
+
+function outranks(score: number, cost: number, other: RankedCandidate): boolean {
+  return score > other.score || (score === other.score && cost < other.cost);
 }
