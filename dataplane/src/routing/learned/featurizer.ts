@@ -105,8 +105,6 @@ export class HashedFeaturizer implements SyncFeaturizer {
   /** Bit j % 32 of word j >>> 5 is set when bucket j has a count. */
   private readonly touched: Int32Array;
   private touchedCount = 0;
-  /** Scratch for the touched buckets in ascending order. */
-  private readonly sorted: Int32Array;
   private readonly mask: number;
   private readonly recent: Int32Array;
   private readonly word: Uint16Array;
@@ -120,7 +118,6 @@ export class HashedFeaturizer implements SyncFeaturizer {
     this.idf = idf ?? new Float32Array(params.dim).fill(1);
     this.counts = new Int32Array(params.dim);
     this.touched = new Int32Array(Math.ceil(params.dim / 32));
-    this.sorted = new Int32Array(params.dim);
     this.recent = new Int32Array(Math.max(params.wordNgrams[1], 1));
     this.word = new Uint16Array(params.maxChars + 2);
   }
@@ -129,11 +126,12 @@ export class HashedFeaturizer implements SyncFeaturizer {
   static fit(texts: readonly string[], params: HashedFeaturizerParams = defaultHashedParams): HashedFeaturizer {
     const featurizer = new HashedFeaturizer(params);
     const df = new Float64Array(params.dim);
+    const touched = new Int32Array(params.dim);
     for (const text of texts) {
       featurizer.count(text);
-      const k = featurizer.drain(featurizer.sorted);
+      const k = featurizer.drain(touched);
       for (let i = 0; i < k; i++) {
-        const j = featurizer.sorted[i]!;
+        const j = touched[i]!;
         df[j]! += 1;
         featurizer.counts[j] = 0;
       }
@@ -153,8 +151,8 @@ export class HashedFeaturizer implements SyncFeaturizer {
 
   featurize(text: string): SparseVector {
     this.count(text);
-    const k = this.drain(this.sorted);
-    const indices = this.sorted.slice(0, k);
+    const indices = new Int32Array(this.touchedCount);
+    const k = this.drain(indices);
     const values = new Float32Array(k);
     const { counts, idf } = this;
     const sublinear = this.params.sublinearTf;
