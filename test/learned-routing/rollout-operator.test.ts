@@ -172,7 +172,7 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     // Each answer is consistent with the config that served it: old hash -> strong, new -> cheap.
     expect(answers.filter((a) => (a.hash === before.hash ? a.model !== 'strong' : a.model !== 'cheap'))).toEqual([]);
     expect(answers.slice(afterSwap).every((a) => a.model === 'cheap')).toBe(true);
-    // The operator follows the new artifact (it re-reads the referenced ConfigMap every 10 s):
+    // The operator follows the new artifact (its ConfigMap watch; nothing polls):
     // the GatewayConfig's hash becomes the one the data plane reports, and ConfigApplied is True.
     const applied = await waitFor('ConfigApplied on the swapped artifact', async () => {
       const g = await getJson<{ status?: { configHash?: string; conditions?: Array<{ type: string; status: string }> } }>(cluster, ['gatewayconfig', GW, '-n', NS]);
@@ -200,6 +200,26 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     const rm = await waitApplied('next');
     expect(condition(rm, 'Applied')?.message).toBe(`serving alongside RoutingModel picker on GatewayConfig ${GW}`);
     expect(condition(rm, 'Ready')).toMatchObject({ status: 'True', reason: 'ArtifactPacked' });
+  }, 60_000);
+
+  it('refuses a RoutingModel whose featurizer is not the artifact\'s, and keeps it out of the gateway', async () => {
+    const inline = Buffer.from(asAliases(false, 1024)).toString('base64');
+    await apply(routingModel('wrong', { featurizer: { type: 'hashed', dimensions: 384 }, artifact: { inline }, rollout: { mode: 'shadow', alongside: 'picker' } }));
+    const refused = await waitFor('InvalidArtifact on RoutingModel wrong', async () => {
+      const rm = await routingModelStatus('wrong');
+      return condition(rm, 'Ready')?.reason === 'InvalidArtifact' ? rm : undefined;
+    }, 30_000);
+    expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', message: "spec.featurizer.dimensions is 384 but the artifact's featurizer has 1024" });
+    // The gateway applies a config without it and keeps serving the other models.
+    await waitFor('the gateway config applied without RoutingModel wrong', async () => {
+      const g = await getJson<{ metadata: { generation: number }; status?: { conditions?: Array<{ type: string; status: string; observedGeneration?: number }> } }>(cluster, ['gatewayconfig', GW, '-n', NS]);
+      return condition(g, 'ConfigApplied')?.status === 'True' && (await readiness(adminUrl)).lastConfigError === null ? g : undefined;
+    }, 30_000, 50);
+    const runtime = await getJson<{ data: Record<string, string> }>(cluster, ['configmap', `${GW}-runtime`, '-n', NS]);
+    const rendered = JSON.parse(runtime!.data['config.json']!) as { routers: Array<{ models: Array<{ name: string }> }> };
+    expect(rendered.routers[0]!.models.map((m) => m.name)).toEqual(['picker', 'next']);
+    expect(await ask(CODE)).toMatchObject({ status: 200, model: 'cheap', shadow: 'next=strong disagree' });
+    await kubectlOk(cluster, ['delete', 'routingmodel', 'wrong', '-n', NS]);
   }, 60_000);
 
   it('requires signed artifacts once the GatewayConfig names a public key Secret', async () => {

@@ -103,6 +103,28 @@ describe('rendering routingModelRef into the runtime config', () => {
     ]);
   });
 
+  it('leaves out a model alongside whose artifact its reconciler refused, and refuses a referenced one, on their current generation', () => {
+    const refused = (name: string, spec: Record<string, unknown>, observedGeneration: number): RoutingModelObject => ({
+      ...rm(name, spec),
+      metadata: { name, namespace: 'team', generation: 2 },
+      status: { conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidArtifact', message: "spec.featurizer.dimensions is 1024 but the artifact's featurizer has 384", observedGeneration, lastTransitionTime: '1970-01-01T00:00:00Z' }] },
+    });
+    const alongside = { rollout: { mode: 'shadow', alongside: 'picker' } };
+    const names = (models: RoutingModelObject[]) => {
+      const r = renderRouter(gatewaySpec(), 'team', models);
+      return r.ok ? r.router?.models.map((m) => m.name) : r;
+    };
+    expect(names([rm('picker', {}), refused('next', alongside, 2)])).toEqual(['picker']);
+    // A status from an older generation says nothing about the current spec: the data plane checks it.
+    expect(names([rm('picker', {}), refused('next', alongside, 1)])).toEqual(['picker', 'next']);
+    expect(renderRouter(gatewaySpec(), 'team', [refused('picker', {}, 2)])).toEqual({
+      ok: false,
+      reason: 'InvalidRoutingModel',
+      retry: false,
+      message: "RoutingModel team/picker: spec.featurizer.dimensions is 1024 but the artifact's featurizer has 384",
+    });
+  });
+
   it('refuses two canaries, unknown candidate aliases and an invalid referenced model, naming them', () => {
     const twoCanaries = renderRouter(gatewaySpec(), 'team', [
       rm('picker', { rollout: { mode: 'canary', canaryPercent: 5 } }),

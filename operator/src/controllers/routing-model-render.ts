@@ -4,6 +4,7 @@
 // aliases, mapped to the artifact's model names (artifactModel, default the alias); the spec's
 // prices, head and featurizer go along for the data plane to apply or check against the artifact.
 import { RoutingModelSpec, validate, formatFieldErrors, type GatewayConfigSpec, type RuntimeConfigInput } from '@switchboard/crds';
+import { findCondition } from './conditions.js';
 import { artifactConfigMapName } from './gateway-workload.js';
 import { ARTIFACT_KEY, type RoutingModelObject } from './routing-model.js';
 
@@ -20,6 +21,14 @@ function alongsideOf(name: string, namespace: string, routingModels: readonly Ro
   return routingModels
     .filter((rm) => rm.metadata?.namespace === namespace && (rm.spec as { rollout?: { alongside?: unknown } } | undefined)?.rollout?.alongside === name)
     .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1));
+}
+
+/** Why the RoutingModel reconciler found this model's artifact unusable for its current spec
+ *  (an unreadable artifact, or one the spec disagrees with); undefined otherwise or when not known yet. */
+function invalidArtifact(rm: RoutingModelObject): string | undefined {
+  const ready = findCondition(rm.status?.conditions, 'Ready');
+  const current = ready?.observedGeneration !== undefined && ready.observedGeneration === rm.metadata?.generation;
+  return current && ready.status === 'False' && ready.reason === 'InvalidArtifact' ? (ready.message ?? 'invalid artifact') : undefined;
 }
 
 function routingModelEntry(name: string, spec: RoutingModelSpec, publicKey: GatewayConfigSpec['routing']['routingModelPublicKey']): RoutingModelInput | string {
@@ -62,13 +71,16 @@ export function renderRouter(spec: GatewayConfigSpec, namespace: string, routing
   if (!referenced) return { ok: false, reason: 'RoutingModelNotFound', message: `RoutingModel ${namespace}/${ref.name} not found (referenced by spec.routing.routingModelRef)`, retry: true };
   const parsed = validate(RoutingModelSpec, referenced.spec ?? {});
   if (!parsed.ok) return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${ref.name}: ${formatFieldErrors(parsed.errors, 'spec')}`, retry: false };
+  const refused = invalidArtifact(referenced);
+  if (refused !== undefined) return { ok: false, reason: 'InvalidRoutingModel', message: `RoutingModel ${namespace}/${ref.name}: ${refused}`, retry: false };
   const models: RoutingModelInput[] = [];
   const aliases = new Set(spec.models.map((m) => m.name));
-  // The referenced model must be valid; a broken one alongside it is left out (its own status says why).
+  // The referenced model must be valid; a broken one alongside it (invalid spec, or an artifact its
+  // reconciler refused) is left out, so it cannot hold the gateway's config back; its own status says why.
   const entries: Array<[string, RoutingModelSpec, RoutingModelObject]> = [[ref.name, parsed.value, referenced]];
   for (const rm of alongsideOf(ref.name, namespace, routingModels)) {
     const other = validate(RoutingModelSpec, rm.spec ?? {});
-    if (other.ok) entries.push([rm.metadata?.name ?? '', other.value, rm]);
+    if (other.ok && invalidArtifact(rm) === undefined) entries.push([rm.metadata?.name ?? '', other.value, rm]);
   }
   const digests: RouterDigests = [];
   for (const [name, rmSpec, rm] of entries) {
