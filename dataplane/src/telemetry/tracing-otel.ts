@@ -16,24 +16,24 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   TracerProvider,
   type Sampler,
+  type ReadableSpan,
   type SamplingResult,
-  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { answerText, collectFinishReasons, genAiOperation, genAiProvider, outputMessages, responseModel, streamedText } from './gen-ai-response.js';
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
-import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
 import type { TracingSettings } from './tracing-settings.js';
+import { exporterFor } from './tracing-export-worker.js';
+import { WorkerSpanProcessor } from './tracing-worker-processor.js';
 
 const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
@@ -66,6 +66,16 @@ export interface OtelTracerOptions {
   processor?: SpanProcessor;
 }
 
+/**
+ * Adds attributes the gateway built itself (primitive values and homogeneous arrays, far below
+ * the SDK's count limit) to a recording span without the SDK's per-value validation and copy.
+ */
+function setAll(span: Span, attributes: Attributes): void {
+  const own = (span as Partial<ReadableSpan>).attributes;
+  if (own !== undefined && span.isRecording()) Object.assign(own, attributes);
+  else span.setAttributes(attributes);
+}
+
 export class OtelRequestTracer implements RequestTracer {
   private constructor(
     private readonly provider: TracerProvider,
@@ -77,8 +87,7 @@ export class OtelRequestTracer implements RequestTracer {
     const resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ ...settings.resource, [ATTR_SERVICE_NAME]: settings.serviceName }));
-    // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
-    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
+    const processor = options.processor ?? processorFor(settings, resource);
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
     const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
     return new OtelRequestTracer(provider, provider.getTracer('switchboard'), live);
@@ -97,7 +106,7 @@ export class OtelRequestTracer implements RequestTracer {
         attributes[ATTR_HTTP_ROUTE] = request.path;
         attributes[GEN_AI.operationName] = genAiOperation(request.op);
       }
-      span.setAttributes(attributes);
+      setAll(span, attributes);
     }
     const recordContent = this.live.current()?.recordContent ?? [];
     return new OtelRequestTrace(this.tracer, span, trace.setSpan(parent, span), recordContent);
@@ -108,9 +117,11 @@ export class OtelRequestTracer implements RequestTracer {
   }
 }
 
-function exporterFor(settings: TracingSettings): SpanExporter {
-  if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
-  return new OTLPTraceExporter({ url: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS });
+/** Large batches: fewer, bigger OTLP posts. The worker is fed small ones, so they die young. */
+function processorFor(settings: TracingSettings, resource: Resource): SpanProcessor {
+  const target = { protocol: settings.protocol, tracesUrl: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS };
+  if (settings.exportThread === 'worker') return new WorkerSpanProcessor({ target, resource, maxBatch: 256, delayMillis: 100, maxExportBatch: 2048, exportDelayMillis: 1000, maxQueue: 16_384 });
+  return new BatchSpanProcessor({ exporter: exporterFor(target), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
 }
 
 class OtelRequestTrace implements RequestTrace {
@@ -138,7 +149,7 @@ class OtelRequestTrace implements RequestTrace {
   route(record: RouteRecord): void {
     if (!this.recording) return;
     const span = this.tracer.startSpan('switchboard.route', { kind: SpanKind.INTERNAL, startTime: record.startedAt }, this.context);
-    span.setAttributes(routeAttributes(record));
+    setAll(span, routeAttributes(record));
     span.end(record.endedAt);
   }
 
@@ -162,7 +173,7 @@ class OtelRequestTrace implements RequestTrace {
         attributes[ATTR_ERROR_TYPE] = String(result.status);
         this.span.setStatus({ code: SpanStatusCode.ERROR });
       }
-      this.span.setAttributes(attributes);
+      setAll(this.span, attributes);
     }
     this.span.end();
   }
@@ -230,7 +241,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
     const operation = genAiOperation(start.op);
     // Unsampled: a non-recording span that still carries the trace context upstream.
     this.span = tracer.startSpan(`${operation} ${start.requestModel}`, { kind: SpanKind.CLIENT, startTime: this.startedAt }, parent);
-    if (recording) this.span.setAttributes(upstreamAttributes(start, operation, attempt));
+    if (recording) setAll(this.span, upstreamAttributes(start, operation, attempt));
     if (recording && start.inputMessages !== undefined) this.streamedText = '';
   }
 
@@ -281,7 +292,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
         a[ATTR_ERROR_TYPE] = outcome.error ?? 'cut mid-stream';
         this.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? 'cut mid-stream' });
       }
-      this.span.setAttributes(a);
+      setAll(this.span, a);
     }
     this.span.end();
   }

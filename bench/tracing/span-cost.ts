@@ -1,0 +1,105 @@
+// Same-process cost of tracing one request (server, route and GenAI client spans, propagation
+// into the upstream headers) through OtelRequestTracer, per span processor, in alternating
+// rounds: wall time, main-thread CPU and process CPU (all threads, export worker included) per request.
+// usage: node bench/tracing/span-cost.ts [ROUNDS] [REQUESTS]
+import { performance } from 'node:perf_hooks';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
+import { tracingSettings } from '../../dataplane/dist/telemetry/tracing-settings.js';
+import { WorkerSpanProcessor } from '../../dataplane/dist/telemetry/tracing-worker-processor.js';
+import { median } from '../lib/stats.ts';
+import { spawn } from 'node:child_process';
+import { freePort } from '../lib/processes.ts';
+
+const rounds = Number(process.argv[2] ?? 6);
+const requests = Number(process.argv[3] ?? 20_000);
+
+/** Encodes each batch as OTLP protobuf and drops it: the event-loop cost of the old inline export, minus HTTP. */
+class EncodeOnlyExporter implements SpanExporter {
+  bytes = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.bytes += ProtobufTraceSerializer.serializeRequest(spans)?.length ?? 0;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+// The sink runs in its own process, so its CPU is not counted here.
+const sinkPort = await freePort();
+const sinkProcess = spawn(process.execPath, [new URL('./otlp-sink.ts', import.meta.url).pathname, String(sinkPort)], { stdio: 'ignore' });
+const sink = { url: `http://127.0.0.1:${sinkPort}` };
+for (let i = 0; ; i++) {
+  try {
+    await fetch(`${sink.url}/stats`);
+    break;
+  } catch (error) {
+    if (i > 200) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+const settings = tracingSettings({ endpoint: sink.url, sampleRatio: 1, serviceName: 'bench', recordContent: [] }, { POD_NAME: 'gw-0', NODE_NAME: 'node-a' });
+const live = { current: () => ({ sampleRatio: 1, recordContent: [] }) };
+const resource = resourceFromAttributes({ 'service.name': 'bench' });
+const variants: Record<string, () => SpanProcessor> = {
+  'no export (noop processor)': () => new NoopSpanProcessor(),
+  'batch + protobuf inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + OTLP/HTTP protobuf inline (the SDK way)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'worker export to an OTLP sink': () => new WorkerSpanProcessor({ target: { protocol: 'http/protobuf', tracesUrl: `${sink.url}/v1/traces`, timeoutMillis: 5000 }, resource, maxBatch: 256, delayMillis: 100, maxExportBatch: 2048, exportDelayMillis: 1000, maxQueue: 16_384 }),
+};
+
+const body = JSON.stringify({ id: 'x', model: 'mock-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 16 } });
+const group = { name: 'bench', strategy: 'weighted' };
+
+function oneRequest(tracer: OtelRequestTracer, i: number): void {
+  const trace = tracer.start({ headers: { 'content-type': 'application/json' }, method: 'POST', path: '/v1/chat/completions', requestId: `req-${i}`, op: 'chat' });
+  const startedAt = performance.now();
+  trace.route({ startedAt, endedAt: performance.now(), alias: group.name, strategy: group.strategy, kind: 'rule', reason: 'weighted', deployment: 'bench-a', upstreamModel: 'mock-model', attempt: 1 });
+  const upstream = trace.upstream({ op: 'chat', provider: 'openai', deployment: 'bench-a', requestModel: 'mock-model', url: 'http://127.0.0.1:4010/v1/chat/completions', stream: false, maxTokens: 64 });
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': `req-${i}` };
+  upstream.inject(headers);
+  upstream.end({ status: 200, body, inputTokens: 12, outputTokens: 16 });
+  trace.logFields();
+  trace.end({ status: 200, alias: 'bench', deployment: 'bench-a', attempts: 1, inputTokens: 12, outputTokens: 16 });
+}
+
+const loopUs: Record<string, number[]> = {};
+const cpuUs: Record<string, number[]> = {};
+const threadUs: Record<string, number[]> = {};
+const names = Object.keys(variants);
+for (let round = 0; round < rounds; round++) {
+  for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+    const processor = variants[name]!();
+    const tracer = OtelRequestTracer.create(settings, live, { processor });
+    // Warm up, and let the export worker start (its module loading is not per-request cost).
+    for (let i = 0; i < 2000; i++) oneRequest(tracer, i);
+    await processor.forceFlush();
+    const cpu0 = process.cpuUsage();
+    const thread0 = process.threadCpuUsage();
+    const t0 = performance.now();
+    // Yield now and then so timers (batch flushes) and the worker's answers run as in a server.
+    for (let i = 0; i < requests; i++) {
+      oneRequest(tracer, i);
+      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const loop = performance.now() - t0;
+    await processor.forceFlush();
+    const thread = process.threadCpuUsage(thread0);
+    const cpu = process.cpuUsage(cpu0);
+    await tracer.shutdown();
+    (loopUs[name] ??= []).push((loop * 1000) / requests);
+    (threadUs[name] ??= []).push((thread.user + thread.system) / requests);
+    (cpuUs[name] ??= []).push((cpu.user + cpu.system) / requests);
+  }
+}
+const received = (await (await fetch(`${sink.url}/stats`)).json()) as { exports: number; bytes: number };
+sinkProcess.kill('SIGTERM');
+process.stdout.write(`| processor | wall µs / request | main-thread CPU µs / request | process CPU µs / request (all threads) |\n|---|---|---|---|\n`);
+const cells = (v: number[]): string => `${median(v).toFixed(1)} (${v.map((x) => x.toFixed(1)).join(', ')})`;
+for (const name of names) process.stdout.write(`| ${name} | ${median(loopUs[name]!).toFixed(1)} | ${cells(threadUs[name]!)} | ${cells(cpuUs[name]!)} |\n`);
+process.stdout.write(`\nThe sink received ${received.exports} OTLP exports, ${(received.bytes / 1e6).toFixed(1)} MB.\n`);
