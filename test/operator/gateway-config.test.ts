@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseConfigText } from '../../dataplane/src/config/load.js';
 import { compileRuntimeState } from '../../dataplane/src/config/runtime-state.js';
+import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
 import type { KubeObject } from '../../operator/src/runtime/index.js';
 import {
   condition,
@@ -178,7 +179,12 @@ describe('GatewayConfig reconciler on a real kube-apiserver', () => {
         router: 'elo',
         candidates: [{ name: 'fast' }, { name: 'smart' }],
         decision: { threshold: 0.5 },
-        artifact: { inline: Buffer.from('{"ratings":{"fast":1000,"smart":1100}}').toString('base64') },
+        // A real (small) Elo artifact: the operator holds the spec to its header.
+        artifact: {
+          inline: Buffer.from(
+            LearnedRouter.train([{ query: 'hi', scores: { fast: 1, smart: 0 } }, { query: 'prove it', scores: { fast: 0, smart: 1 } }], { fast: { input: 0.1, output: 0.2 }, smart: { input: 1, output: 2 } }, { kind: 'elo', seed: 1, featurizer: { dim: 256 } }).encode().bytes,
+          ).toString('base64'),
+        },
       },
     });
     await waitFor('reconciled after the RoutingModel appeared', async () => (await gatewayOf(ns, 'routed'))?.status?.configHash);

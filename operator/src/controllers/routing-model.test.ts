@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { configMapVersion, decodeInlineArtifact, MAX_INLINE_BYTES, planArtifact, routingModelsReferencing, routingModelStatus, type RoutingModelObject } from './routing-model.js';
+import type { KubeClient } from '../runtime/index.js';
+import type { ObjectWriter } from './apply.js';
+import { configMapVersion, decodeInlineArtifact, MAX_INLINE_BYTES, planArtifact, routingModelReconciler, routingModelsReferencing, routingModelStatus, type RoutingModelObject } from './routing-model.js';
 
 const rm = (artifact: unknown, spec: Record<string, unknown> = {}): RoutingModelObject => ({
   apiVersion: 'switchboard.dev/v1alpha1',
@@ -103,5 +105,24 @@ describe('the spec held to the artifact', () => {
     expect(plan({ candidates: [{ name: 'fast', artifactModel: 'a' }, { name: 'smart', artifactModel: 'b' }] })).toMatchObject({ ok: true });
     expect(plan({}, gzipSync(ARTIFACT))).toMatchObject({ ok: true });
     expect(plan({}, Buffer.from('not an artifact'))).toMatchObject({ ok: false, reason: 'InvalidArtifact', message: expect.stringContaining('spec.artifact.inline is not a Switchboard router artifact') });
+  });
+});
+
+describe('the reconciler', () => {
+  it('reads a referenced ConfigMap once per reconcile and asks for no requeue: the ConfigMap watch brings it back', async () => {
+    const model = rm({ configMapRef: { name: 'trained', key: 'm' } });
+    const reads: string[] = [];
+    const statuses: unknown[] = [];
+    const client = { request: async (_method: string, path: string) => (reads.push(path), { binaryData: { m: ARTIFACT.toString('base64') } }) } as unknown as KubeClient;
+    const writer = {
+      apply: async () => true,
+      deleteOwned: async () => false,
+      writeStatus: async (_kind: unknown, obj: RoutingModelObject, next: (current: RoutingModelObject) => unknown) => (statuses.push(next(obj)), true),
+    } as unknown as ObjectWriter;
+    const reconcile = routingModelReconciler({ client, writer, routingModels: { get: () => model } as never });
+    const result = await reconcile('team/picker', { key: 'team/picker', namespace: 'team', name: 'picker', retries: 0, signal: new AbortController().signal });
+    expect(result).toBeUndefined();
+    expect(reads).toEqual(['/api/v1/namespaces/team/configmaps/trained']);
+    expect(statuses).toEqual([expect.objectContaining({ artifactSha256: sha(ARTIFACT) })]);
   });
 });
