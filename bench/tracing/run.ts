@@ -3,7 +3,7 @@
 // to a real Jaeger v2 (default) or to a minimal sink that only counts (--sink null: the gateway's
 // own cost without the backend's ingest on the same cores); closed-loop saturation throughput
 // measured in alternating rounds in one run. Prints a markdown table, writes bench/results/tracing[-null].md.
-// usage: node bench/tracing/run.ts [--quick] [--sink jaeger|null] [--export event-loop|worker]
+// usage: node bench/tracing/run.ts [--quick] [--sink jaeger|null]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -16,13 +16,10 @@ import { chatTarget, writeGatewayConfig } from '../lib/gateway.ts';
 import { median, ms, summarize } from '../lib/stats.ts';
 import { jaegerBuilt, JAEGER_BIN, startJaeger } from '../../test/tracing/jaeger.ts';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, sink: { type: 'string', default: 'jaeger' }, export: { type: 'string', default: 'event-loop' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, sink: { type: 'string', default: 'jaeger' } } });
 const quick = flags.quick === true;
 if (flags.sink !== 'jaeger' && flags.sink !== 'null') throw new Error(`--sink: got "${flags.sink}"; expected jaeger or null`);
 const sink = flags.sink;
-if (flags.export !== 'event-loop' && flags.export !== 'worker') throw new Error(`--export: got "${flags.export}"; expected event-loop or worker`);
-// Where the traced gateway encodes and posts its spans (SWITCHBOARD_TRACING_EXPORT_THREAD).
-const exportThread = flags.export;
 const plan = quick
   ? { rounds: 2, warmupMs: 300, durationMs: 1500, concurrency: 32, latencyCount: 300 }
   : { rounds: 6, warmupMs: 1000, durationMs: 4000, concurrency: 64, latencyCount: 2000 };
@@ -111,9 +108,7 @@ async function main(): Promise<void> {
     const profile = (name: string): string[] => (process.env.TRACING_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.TRACING_PROF, name)}`] : []);
     const off = await startGateway('tracing-off', config(mock.url), join(work, 'off.log'), profile('off'));
     servers.push(off);
-    process.env.SWITCHBOARD_TRACING_EXPORT_THREAD = exportThread;
     const on = await startGateway('tracing-on', config(mock.url, backend.otlpUrl), join(work, 'on.log'), profile('on'));
-    delete process.env.SWITCHBOARD_TRACING_EXPORT_THREAD;
     servers.push(on);
     const targets = { off: target('off', off), on: target('on', on) };
 
@@ -169,11 +164,11 @@ async function main(): Promise<void> {
         : ['What the null sink received (whole run)', 'report', await backend.received(), '—'],
     ];
     const table = ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-    const context = `${cpus().length} vCPU, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${errors} errors; ${jaeger ? 'Jaeger v2 (memory storage)' : 'a minimal OTLP/HTTP sink (bench/tracing/otlp-sink.ts)'} on the same machine receiving OTLP/HTTP protobuf, exported from the ${exportThread === 'worker' ? 'export worker thread' : 'event loop'}; ${quick ? 'quick run' : 'full run'}.`;
+    const context = `${cpus().length} vCPU, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${errors} errors; ${jaeger ? 'Jaeger v2 (memory storage)' : 'a minimal OTLP/HTTP sink (bench/tracing/otlp-sink.ts)'} on the same machine receiving OTLP/HTTP protobuf; ${quick ? 'quick run' : 'full run'}.`;
     process.stdout.write(`${table}\n\n${context}\n`);
     const results = join(repoRoot, 'bench/results');
     if (!existsSync(results)) mkdirSync(results, { recursive: true });
-    writeFileSync(join(results, `tracing${sink === 'null' ? '-null' : ''}${exportThread === 'worker' ? '-worker' : ''}${quick ? '-quick' : ''}.md`), `${table}\n\n${context}\n`);
+    writeFileSync(join(results, `tracing${sink === 'null' ? '-null' : ''}${quick ? '-quick' : ''}.md`), `${table}\n\n${context}\n`);
   } finally {
     for (const s of servers.reverse()) await s.stop();
     await load.stop();

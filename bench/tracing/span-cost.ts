@@ -1,16 +1,14 @@
 // Same-process cost of tracing one request (server, route and GenAI client spans, propagation
 // into the upstream headers) through OtelRequestTracer, per span processor, in alternating
-// rounds: wall time, main-thread CPU and process CPU (all threads, export worker included) per request.
+// rounds: wall time, main-thread CPU and process CPU (all threads) per request.
 // usage: node bench/tracing/span-cost.ts [ROUNDS] [REQUESTS]
 import { performance } from 'node:perf_hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
 import { tracingSettings } from '../../dataplane/dist/telemetry/tracing-settings.js';
-import { WorkerSpanProcessor } from '../../dataplane/dist/telemetry/tracing-worker-processor.js';
 import { median } from '../lib/stats.ts';
 import { spawn } from 'node:child_process';
 import { freePort } from '../lib/processes.ts';
@@ -45,12 +43,10 @@ for (let i = 0; ; i++) {
 }
 const settings = tracingSettings({ endpoint: sink.url, sampleRatio: 1, serviceName: 'bench', recordContent: [] }, { POD_NAME: 'gw-0', NODE_NAME: 'node-a' });
 const live = { current: () => ({ sampleRatio: 1, recordContent: [] }) };
-const resource = resourceFromAttributes({ 'service.name': 'bench' });
 const variants: Record<string, () => SpanProcessor> = {
   'no export (noop processor)': () => new NoopSpanProcessor(),
   'batch + protobuf inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
   'batch + OTLP/HTTP protobuf inline (the SDK way)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
-  'worker export to an OTLP sink': () => new WorkerSpanProcessor({ target: { protocol: 'http/protobuf', tracesUrl: `${sink.url}/v1/traces`, timeoutMillis: 5000 }, resource, maxBatch: 256, delayMillis: 100, maxExportBatch: 2048, exportDelayMillis: 1000, maxQueue: 16_384 }),
 };
 
 const body = JSON.stringify({ id: 'x', model: 'mock-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 16 } });
@@ -76,13 +72,13 @@ for (let round = 0; round < rounds; round++) {
   for (const name of round % 2 === 0 ? names : [...names].reverse()) {
     const processor = variants[name]!();
     const tracer = OtelRequestTracer.create(settings, live, { processor });
-    // Warm up, and let the export worker start (its module loading is not per-request cost).
+    // Warm up.
     for (let i = 0; i < 2000; i++) oneRequest(tracer, i);
     await processor.forceFlush();
     const cpu0 = process.cpuUsage();
     const thread0 = process.threadCpuUsage();
     const t0 = performance.now();
-    // Yield now and then so timers (batch flushes) and the worker's answers run as in a server.
+    // Yield now and then so timers (batch flushes) and HTTP answers run as in a server.
     for (let i = 0; i < requests; i++) {
       oneRequest(tracer, i);
       if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));

@@ -16,7 +16,8 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
@@ -25,15 +26,15 @@ import {
   type Sampler,
   type ReadableSpan,
   type SamplingResult,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { answerText, collectFinishReasons, genAiOperation, genAiProvider, outputMessages, responseModel, streamedText } from './gen-ai-response.js';
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
+import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
 import type { TracingSettings } from './tracing-settings.js';
-import { exporterFor } from './tracing-export-worker.js';
-import { WorkerSpanProcessor } from './tracing-worker-processor.js';
 
 const propagator = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 
@@ -87,7 +88,8 @@ export class OtelRequestTracer implements RequestTracer {
     const resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ ...settings.resource, [ATTR_SERVICE_NAME]: settings.serviceName }));
-    const processor = options.processor ?? processorFor(settings, resource);
+    // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
+    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
     const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
     return new OtelRequestTracer(provider, provider.getTracer('switchboard'), live);
@@ -117,11 +119,9 @@ export class OtelRequestTracer implements RequestTracer {
   }
 }
 
-/** Large batches: fewer, bigger OTLP posts. The worker is fed small ones, so they die young. */
-function processorFor(settings: TracingSettings, resource: Resource): SpanProcessor {
-  const target = { protocol: settings.protocol, tracesUrl: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS };
-  if (settings.exportThread === 'worker') return new WorkerSpanProcessor({ target, resource, maxBatch: 256, delayMillis: 100, maxExportBatch: 2048, exportDelayMillis: 1000, maxQueue: 16_384 });
-  return new BatchSpanProcessor({ exporter: exporterFor(target), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
+function exporterFor(settings: TracingSettings): SpanExporter {
+  if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
+  return new OTLPTraceExporter({ url: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS });
 }
 
 class OtelRequestTrace implements RequestTrace {

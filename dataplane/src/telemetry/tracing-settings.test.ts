@@ -39,12 +39,6 @@ describe('tracingSettings', () => {
     expect(tracingSettings(undefined, { OTEL_TRACES_SAMPLER_ARG: '0.5' }, id).defaultSampleRatio).toBe(0.5);
   });
 
-  it('exports from the event loop unless SWITCHBOARD_TRACING_EXPORT_THREAD=worker', () => {
-    expect(tracingSettings(undefined, {}, id).exportThread).toBe('event-loop');
-    expect(tracingSettings(undefined, { SWITCHBOARD_TRACING_EXPORT_THREAD: 'worker' }, id).exportThread).toBe('worker');
-    expect(() => tracingSettings(undefined, { SWITCHBOARD_TRACING_EXPORT_THREAD: 'thread' }, id)).toThrow(new TracingSettingsError('SWITCHBOARD_TRACING_EXPORT_THREAD: got "thread"; expected worker or event-loop'));
-  });
-
   it('rejects bad environment values, naming the variable', () => {
     expect(() => tracingSettings(undefined, { OTEL_TRACES_SAMPLER_ARG: '2' }, id)).toThrow(new TracingSettingsError('OTEL_TRACES_SAMPLER_ARG: got "2"; expected a number from 0 to 1'));
     expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, id)).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: got "grpc"; expected http\/protobuf or http\/json/);

@@ -5,9 +5,6 @@ import type { RuntimeTracing } from '@switchboard/crds/runtime';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
-/** Where finished spans are encoded and posted: a worker thread, or the event loop (the SDK's batch processor). */
-export type ExportThread = 'worker' | 'event-loop';
-
 export interface TracingSettings {
   /** Full URL spans are posted to (…/v1/traces). */
   tracesUrl: string;
@@ -17,8 +14,6 @@ export interface TracingSettings {
   defaultSampleRatio: number;
   /** Resource attributes naming this replica (k8s.pod.name, service.instance.id, …). */
   resource: Record<string, string>;
-  /** SWITCHBOARD_TRACING_EXPORT_THREAD (default event-loop). */
-  exportThread: ExportThread;
 }
 
 export class TracingSettingsError extends Error {}
@@ -67,12 +62,6 @@ function protocol(config: RuntimeTracing | undefined, env: NodeJS.ProcessEnv): O
   throw new TracingSettingsError(`OTEL_EXPORTER_OTLP_PROTOCOL: got "${given}"; expected http/protobuf or http/json (grpc is not supported)`);
 }
 
-function exportThread(env: NodeJS.ProcessEnv): ExportThread {
-  const given = set(env.SWITCHBOARD_TRACING_EXPORT_THREAD);
-  if (given === undefined || given === 'worker' || given === 'event-loop') return given ?? 'event-loop';
-  throw new TracingSettingsError(`SWITCHBOARD_TRACING_EXPORT_THREAD: got "${given}"; expected worker or event-loop`);
-}
-
 /**
  * Replica identity from the downward-API variables the operator sets (POD_NAME, POD_NAMESPACE,
  * POD_UID, NODE_NAME) and the zone/region a deployment may add (CLOUD_AVAILABILITY_ZONE, CLOUD_REGION).
@@ -99,6 +88,5 @@ export function tracingSettings(config: RuntimeTracing | undefined, env: NodeJS.
     serviceName: config?.serviceName ?? set(env.OTEL_SERVICE_NAME) ?? 'switchboard',
     defaultSampleRatio: envSampleRatio(env),
     resource: replicaResource(env, instanceId),
-    exportThread: exportThread(env),
   };
 }
