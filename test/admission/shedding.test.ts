@@ -1,5 +1,6 @@
 // Admission control on a real gateway in front of the real mock: beyond the limit and the queue,
 // requests get an immediate 503 with Retry-After in the client's error format.
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
 import { MASTER_KEY, UPSTREAM_KEY, deployment, gatewayConfig, metricValue, startTestGateway, waitFor, type TestGateway } from '../support/stack.js';
@@ -83,5 +84,37 @@ describe('admission control', () => {
     expect(metrics).toContain('switchboard_shed_total{reason="sheddable_at_limit",priority="sheddable"} 1');
     expect(metrics).toContain('switchboard_shed_total{reason="queue_timeout",priority="critical"} 1');
     expect(await metricValue(gateway.adminUrl, 'switchboard_admission_in_flight')).toBe(0);
+  });
+
+  it('answers a shed before reading the body and keeps the keep-alive connection for the next request', async () => {
+    const busy = [call(), call()];
+    await gauge('switchboard_admission_in_flight', 2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // The local port tells the connection (req.reusedSocket is false for a request that was queued for the socket).
+    const send = (body: string): Promise<{ status: number; port: number | undefined; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(
+          `${gateway.url}/v1/chat/completions`,
+          { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}`, 'x-switchboard-priority': 'sheddable' } },
+          (res) => {
+            let text = '';
+            const port = req.socket?.localPort;
+            res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, port, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    // Over server.maxBodyBytes (4 MiB): read, it would be a 413; the 503 shows it was refused unread, then discarded.
+    const large = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] });
+    const first = await send(large);
+    const second = await send(large);
+    agent.destroy();
+    expect(first.status).toBe(503);
+    expect(JSON.parse(first.text)).toMatchObject({ error: { type: 'api_error', code: 'gateway_overloaded' } });
+    expect(second).toMatchObject({ status: 503, port: first.port });
+    expect(first.port).toBeGreaterThan(0);
+    await Promise.all(busy);
   });
 });
