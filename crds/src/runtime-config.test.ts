@@ -62,6 +62,22 @@ describe('runtime config schema', () => {
     expect(byPath['models[0].fallbacks[1]']).toBe('a model cannot fall back to itself');
   });
 
+  it('names shedding.clients[i].weight when two keys of one priority class carry different weights', () => {
+    const result = validate(RuntimeConfig, {
+      models: [{ name: 'a', deployments: [deployment] }],
+      auth: { clientKeys: ['search', 'suggest'].map((name) => ({ name, sha256: 'a'.repeat(64) })) },
+      shedding: {
+        clients: [
+          { key: 'search', priorityClass: 'interactive', weight: 3 },
+          { key: 'suggest', priorityClass: 'interactive', weight: 2 },
+        ],
+      },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toContainEqual(expect.objectContaining({ path: 'shedding.clients[1].weight', message: 'got 2; class "interactive" has weight 3 on another key' }));
+  });
+
   it('requires at least one model', () => {
     const result = validate(RuntimeConfig, { models: [] });
     expect(result.ok).toBe(false);
