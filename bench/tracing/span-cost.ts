@@ -4,7 +4,7 @@
 // usage: node bench/tracing/span-cost.ts [ROUNDS] [REQUESTS]
 import { performance } from 'node:perf_hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
@@ -16,11 +16,15 @@ import { freePort } from '../lib/processes.ts';
 const rounds = Number(process.argv[2] ?? 6);
 const requests = Number(process.argv[3] ?? 20_000);
 
-/** Encodes each batch as OTLP protobuf and drops it: the event-loop cost of the old inline export, minus HTTP. */
+/** Encodes each batch as OTLP (protobuf or JSON) and drops it: the event-loop cost of the export, minus HTTP. */
 class EncodeOnlyExporter implements SpanExporter {
   bytes = 0;
+  private readonly serializer: typeof ProtobufTraceSerializer | typeof JsonTraceSerializer;
+  constructor(serializer: typeof ProtobufTraceSerializer | typeof JsonTraceSerializer) {
+    this.serializer = serializer;
+  }
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.bytes += ProtobufTraceSerializer.serializeRequest(spans)?.length ?? 0;
+    this.bytes += this.serializer.serializeRequest(spans)?.length ?? 0;
     done({ code: ExportResultCode.SUCCESS });
   }
   shutdown(): Promise<void> {
@@ -45,7 +49,8 @@ const settings = tracingSettings({ endpoint: sink.url, sampleRatio: 1, serviceNa
 const live = { current: () => ({ sampleRatio: 1, recordContent: [] }) };
 const variants: Record<string, () => SpanProcessor> = {
   'no export (noop processor)': () => new NoopSpanProcessor(),
-  'batch + protobuf inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + protobuf inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(ProtobufTraceSerializer), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + JSON inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(JsonTraceSerializer), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
   'batch + OTLP/HTTP protobuf inline (the SDK way)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
 };
 
