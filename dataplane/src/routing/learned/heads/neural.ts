@@ -6,6 +6,7 @@
 import { seededRandom } from '../../../seeded-random.js';
 import { tensor, type Artifact, type Tensor } from '../artifact.js';
 import type { SparseVector } from '../sparse.js';
+import { FirstLayer } from './first-layer.js';
 import { modelMeans, numberParam, type RouterHead, type TrainingSet } from './head.js';
 
 export type NeuralKind = 'mlp' | 'mf';
@@ -49,8 +50,9 @@ export class NeuralHead implements RouterHead {
   readonly kind: NeuralKind;
   readonly modelCount: number;
   private readonly p: NeuralParams;
-  /** w1[j * hidden + h]: feature j's weights, contiguous per feature. */
+  /** w1[j * hidden + h]: feature j's weights, contiguous per feature (held by the first layer). */
   private readonly w1: Float32Array;
+  private readonly firstLayer: FirstLayer;
   private readonly b1: Float32Array;
   /** w2[k * hidden + h]: model k's output weights (its embedding, for mf). */
   private readonly w2: Float32Array;
@@ -60,7 +62,8 @@ export class NeuralHead implements RouterHead {
   constructor(kind: NeuralKind, params: NeuralParams, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array) {
     this.kind = kind;
     this.p = params;
-    this.w1 = w1;
+    this.firstLayer = new FirstLayer(w1, params.hidden);
+    this.w1 = this.firstLayer.weights;
     this.b1 = b1;
     this.w2 = w2;
     this.b2 = b2;
@@ -76,12 +79,13 @@ export class NeuralHead implements RouterHead {
     const n = indptr.length - 1;
     const random = seededRandom(seed);
     const uniform = (scale: number): number => (2 * random() - 1) * scale;
-    const w1 = Float32Array.from({ length: dim * H }, () => uniform(p.init));
+    const initial = Float32Array.from({ length: dim * H }, () => uniform(p.init));
     const b1 = new Float32Array(H).fill(kind === 'mlp' ? 0.1 : 0);
     const w2 = Float32Array.from({ length: m * H }, () => uniform(1 / Math.sqrt(H)));
     const mean = modelMeans(set);
     const b2 = Float32Array.from(mean, (q) => Math.log(Math.min(Math.max(q, 1e-3), 1 - 1e-3) / (1 - Math.min(Math.max(q, 1e-3), 1 - 1e-3))));
-    const head = new NeuralHead(kind, p, w1, b1, w2, b2);
+    const head = new NeuralHead(kind, p, initial, b1, w2, b2);
+    const w1 = head.w1; // the first layer's own copy: the one it reads
     const adam = { w1: [new Float32Array(dim * H), new Float32Array(dim * H)], b1: [new Float64Array(H), new Float64Array(H)], w2: [new Float64Array(m * H), new Float64Array(m * H)], b2: [new Float64Array(m), new Float64Array(m)] };
     const hidden = new Float64Array(H);
     const gradH = new Float64Array(H);
@@ -145,32 +149,9 @@ export class NeuralHead implements RouterHead {
     );
   }
 
-  /**
-   * First layer as a gather over the query's features (no dense input vector). Four feature rows
-   * are summed per pass over the hidden units, so `out` is read and written a quarter as often.
-   */
   private hiddenOf(indices: Int32Array, values: Float32Array, start: number, end: number, out: Float64Array): void {
-    const H = this.p.hidden;
-    const w1 = this.w1;
-    for (let u = 0; u < H; u++) out[u] = this.b1[u]!;
-    let q = start;
-    for (; q + 4 <= end; q += 4) {
-      const r0 = indices[q]! * H;
-      const r1 = indices[q + 1]! * H;
-      const r2 = indices[q + 2]! * H;
-      const r3 = indices[q + 3]! * H;
-      const x0 = values[q]!;
-      const x1 = values[q + 1]!;
-      const x2 = values[q + 2]!;
-      const x3 = values[q + 3]!;
-      for (let u = 0; u < H; u++) out[u]! += x0 * w1[r0 + u]! + x1 * w1[r1 + u]! + x2 * w1[r2 + u]! + x3 * w1[r3 + u]!;
-    }
-    for (; q < end; q++) {
-      const r = indices[q]! * H;
-      const x = values[q]!;
-      for (let u = 0; u < H; u++) out[u]! += x * w1[r + u]!;
-    }
-    if (this.kind === 'mlp') for (let u = 0; u < H; u++) if (out[u]! < 0) out[u] = 0;
+    this.firstLayer.apply(this.b1, indices, values, start, end, out);
+    if (this.kind === 'mlp') for (let u = 0; u < this.p.hidden; u++) if (out[u]! < 0) out[u] = 0;
   }
 
   predict(x: SparseVector, out: Float64Array): void {

@@ -1,0 +1,2 @@
+// Generated from first-layer.wat by dataplane/scripts/build-first-layer-wasm.js; do not edit.
+export const firstLayerWasm = 'AGFzbQEAAAABCQFgBX9/f39/AAMCAQAFAwEAAQcTAgZtZW1vcnkCAAZnYXRoZXIAAAqLAQGIAQMCfwF7A38gAEECdCEKAkADQCAFIAFPDQEgAiAFQQJ0aigCACAKbCEGIAMgBUECdGoqAgC7/RQhB0EAIQgCQANAIAggCk8NASAEIAhBAXRqIQkgCSAJ/QAEACAHIAYgCGr9XQMA/V/98gH98AH9CwQAIAhBCGohCAwACwsgBUEBaiEFDAALCws=';
