@@ -8,7 +8,7 @@ import { ObjectWriter } from './apply.js';
 import { replicaPod, secretKeys, slimmed, type ReplicaPod, type SecretKeys } from './cache.js';
 import { gatewayConfigReconciler, parseGatewaySpec, type GatewayConfigObject } from './gateway-config.js';
 import { secretNames } from './gateway-workload.js';
-import { GATEWAY_LABEL, KINDS, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
+import { FIELD_MANAGER, GATEWAY_LABEL, KINDS, MANAGED_BY_LABEL, MANAGED_BY_SELECTOR, resourceRef, type Kind } from './meta.js';
 import { configMapVersion, routingModelReconciler, routingModelsReferencing, type RoutingModelObject } from './routing-model.js';
 import type { KedaOptions } from './scaled-object.js';
 
@@ -74,8 +74,10 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
   const routingModels = informer<RoutingModelObject>('routingmodels', watchAll(KINDS.routingModel));
   const secrets = informer<SecretKeys>('secrets', slimmed(watchAll(KINDS.secret), secretKeys));
   const pods = informer<ReplicaPod>('pods', slimmed(watchAll(KINDS.pod, GATEWAY_LABEL), replicaPod));
-  // Any ConfigMap may hold an artifact (spec.artifact.configMapRef): versions only, no data.
-  const configMaps = informer<KubeObject>('configmap-versions', slimmed(watchAll(KINDS.configMap), configMapVersion));
+  // Any ConfigMap may hold an artifact (spec.artifact.configMapRef): versions only, no data. The
+  // operator's own ConfigMaps are left to the owned informer (a gateway's runtime ConfigMaps would
+  // otherwise all cross the wire twice).
+  const configMaps = informer<KubeObject>('configmap-versions', slimmed(watchAll(KINDS.configMap, `${MANAGED_BY_LABEL}!=${FIELD_MANAGER}`), configMapVersion));
   const ownedKinds = options.keda ? [...OWNED_KINDS, KINDS.scaledObject] : OWNED_KINDS;
   const owned = new Map<string, Informer>(ownedKinds.map((kind) => [kind.kind, informer(kind.plural, watchAll(kind, MANAGED_BY_SELECTOR))]));
   const writer = new ObjectWriter(client, owned);
@@ -110,6 +112,7 @@ export function setupControllers(manager: Manager, client: KubeClient, options: 
     // one (the watch sees only the new object), so every RoutingModel of its namespace is rechecked.
     .watches(gateways, (gw) => routingModels.list().flatMap((rm) => (rm.metadata?.namespace === gw.metadata?.namespace ? [`${rm.metadata?.namespace ?? ''}/${rm.metadata?.name ?? ''}`] : [])))
     .watches(configMaps, (cm) => routingModelsReferencing(cm, routingModels.list()))
+    .watches(owned.get(KINDS.configMap.kind) as Informer, (cm) => routingModelsReferencing(cm, routingModels.list()))
     .owns(owned.get(KINDS.configMap.kind) as Informer, { kind: KINDS.routingModel.kind, apiVersion: API_VERSION });
 
   manager.addController(gatewayController);
