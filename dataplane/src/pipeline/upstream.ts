@@ -1,10 +1,10 @@
 // One upstream try over undici: sends the request, waits for the response headers within the
 // per-try first-byte timeout, and classifies the outcome. The body is left unread for the relay.
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, request, type Dispatcher, type ResponseData } from './undici-core.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
 export type TryOutcome =
-  | { kind: 'response'; status: number; body: Dispatcher.ResponseData['body']; ttfbMs: number }
+  | { kind: 'response'; status: number; body: ResponseData['body']; ttfbMs: number }
   | {
       kind: 'failure';
       /** Retry elsewhere (connect error, timeout, 429, 5xx) or give the client the upstream's answer. */
@@ -73,7 +73,7 @@ export async function sendUpstream(
   // One listener instead of AbortSignal.any: cheaper on the per-request path.
   const onAbort = (): void => tryAbort.abort();
   opts.signal.addEventListener('abort', onAbort, { once: true });
-  let response: Dispatcher.ResponseData;
+  let response: ResponseData;
   try {
     response = await request(upstream.url, {
       method: upstream.method,

@@ -2,9 +2,13 @@
 // compile step is synchronous), checked against the pinned sha256 and kept by digest, so a
 // reload that keeps the same digest never downloads again and a changed digest is a new artifact.
 import { createHash } from 'node:crypto';
-import { request } from 'undici';
+import { Agent, request } from '../../pipeline/undici-core.js';
 
 export class ArtifactDownloadError extends Error {}
+
+let agent: Agent | undefined;
+/** One connection pool for every download, made on the first. */
+const downloadAgent = (): Agent => (agent ??= new Agent());
 
 export interface UriArtifact {
   uri: string;
@@ -63,7 +67,7 @@ export class ArtifactDownloads {
     const where = `router artifact ${redactUri(uri)}`;
     let body: Buffer;
     try {
-      const res = await request(uri, { method: 'GET', signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await request(uri, { method: 'GET', dispatcher: downloadAgent(), signal: AbortSignal.timeout(this.timeoutMs) });
       if (res.statusCode !== 200) {
         await res.body.dump();
         throw new ArtifactDownloadError(`${where}: HTTP ${res.statusCode}`);
