@@ -70,6 +70,7 @@ async function gatewayCommand(args: string[]): Promise<number> {
     port: port(values.port, 'port', 8080),
     adminPort: port(values['admin-port'], 'admin-port', 9090),
     host: values.host ?? '127.0.0.1',
+    compactHeap: true,
   });
   await new Promise<void>((resolve) => {
     // The first signal starts the graceful shutdown; a second one skips to the drain deadline.
