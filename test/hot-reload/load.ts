@@ -52,8 +52,11 @@ export class OpenLoopLoad {
   private scheduled = 0;
   private next = 0;
   private closed: Promise<void> | undefined;
+  private readonly options: LoadOptions;
 
-  constructor(private readonly options: LoadOptions) {}
+  constructor(options: LoadOptions) {
+    this.options = options;
+  }
 
   /** Which gateways receive the load from now on (round robin). */
   setTargets(targets: Target[]): void {
