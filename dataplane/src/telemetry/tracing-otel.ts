@@ -16,7 +16,6 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -32,6 +31,7 @@ import {
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { answerText, collectFinishReasons, genAiOperation, genAiProvider, outputMessages, responseModel, streamedText } from './gen-ai-response.js';
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
+import { OtlpProtobufTraceExporter } from './tracing-otlp-exporter.js';
 import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
 import type { TracingSettings } from './tracing-settings.js';
@@ -121,7 +121,7 @@ export class OtelRequestTracer implements RequestTracer {
 
 function exporterFor(settings: TracingSettings): SpanExporter {
   if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
-  return new OTLPTraceExporter({ url: settings.tracesUrl, timeoutMillis: EXPORT_TIMEOUT_MS });
+  return new OtlpProtobufTraceExporter({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });
 }
 
 class OtelRequestTrace implements RequestTrace {

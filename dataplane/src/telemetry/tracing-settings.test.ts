@@ -43,6 +43,20 @@ describe('tracingSettings', () => {
     expect(() => tracingSettings(undefined, { OTEL_TRACES_SAMPLER_ARG: '2' }, id)).toThrow(new TracingSettingsError('OTEL_TRACES_SAMPLER_ARG: got "2"; expected a number from 0 to 1'));
     expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, id)).toThrow(/OTEL_EXPORTER_OTLP_PROTOCOL: got "grpc"; expected http\/protobuf or http\/json/);
     expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, id)).toThrow(/tracing endpoint: got "collector:4318\/v1\/traces"; expected an http\(s\) URL/);
+    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' }, id)).toThrow(new TracingSettingsError('OTEL_EXPORTER_OTLP_COMPRESSION: got "zstd"; expected gzip or none'));
+  });
+
+  it('reads export headers (the traces variable over the general one) and compression', () => {
+    const s = tracingSettings(undefined, { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20abc, x-tenant=a', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=b', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip' }, id);
+    expect(s.headers).toEqual({ authorization: 'Bearer abc', 'x-tenant': 'b' });
+    expect(s.compression).toBe('gzip');
+    expect(tracingSettings(undefined, {}, id)).toMatchObject({ headers: {}, compression: 'none' });
+  });
+
+  it('rejects a malformed header list naming the variable, never the value', () => {
+    const attempt = (): unknown => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_HEADERS: 'secret-token-without-a-name' }, id);
+    expect(attempt).toThrow(new TracingSettingsError('OTEL_EXPORTER_OTLP_HEADERS: an entry without a valid header name; expected key=value pairs separated by commas'));
+    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=%E0%A4%A' }, id)).toThrow(new TracingSettingsError('OTEL_EXPORTER_OTLP_TRACES_HEADERS: the value of "authorization" is not valid percent-encoding'));
   });
 });
 

@@ -14,6 +14,9 @@ export interface TracingSettings {
   defaultSampleRatio: number;
   /** Resource attributes naming this replica (k8s.pod.name, service.instance.id, …). */
   resource: Record<string, string>;
+  /** Extra export request headers (OTEL_EXPORTER_OTLP_HEADERS, then …_TRACES_HEADERS over them). */
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
 }
 
 export class TracingSettingsError extends Error {}
@@ -62,6 +65,32 @@ function protocol(config: RuntimeTracing | undefined, env: NodeJS.ProcessEnv): O
   throw new TracingSettingsError(`OTEL_EXPORTER_OTLP_PROTOCOL: got "${given}"; expected http/protobuf or http/json (grpc is not supported)`);
 }
 
+/** `key=value,key2=value2` (values percent-encoded); the error names the variable, never a value. */
+function envHeaders(env: NodeJS.ProcessEnv, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const text = set(env[name]);
+  if (text === undefined) return out;
+  for (const entry of text.split(',')) {
+    if (entry.trim() === '') continue;
+    const eq = entry.indexOf('=');
+    const key = eq < 0 ? '' : entry.slice(0, eq).trim();
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) throw new TracingSettingsError(`${name}: an entry without a valid header name; expected key=value pairs separated by commas`);
+    try {
+      out[key.toLowerCase()] = decodeURIComponent(entry.slice(eq + 1).trim());
+    } catch {
+      throw new TracingSettingsError(`${name}: the value of "${key}" is not valid percent-encoding`);
+    }
+  }
+  return out;
+}
+
+function compression(env: NodeJS.ProcessEnv): 'gzip' | 'none' {
+  const name = set(env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION) === undefined ? 'OTEL_EXPORTER_OTLP_COMPRESSION' : 'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION';
+  const given = set(env[name])?.toLowerCase() ?? 'none';
+  if (given === 'gzip' || given === 'none') return given;
+  throw new TracingSettingsError(`${name}: got "${given}"; expected gzip or none`);
+}
+
 /**
  * Replica identity from the downward-API variables the operator sets (POD_NAME, POD_NAMESPACE,
  * POD_UID, NODE_NAME) and the zone/region a deployment may add (CLOUD_AVAILABILITY_ZONE, CLOUD_REGION).
@@ -88,5 +117,7 @@ export function tracingSettings(config: RuntimeTracing | undefined, env: NodeJS.
     serviceName: config?.serviceName ?? set(env.OTEL_SERVICE_NAME) ?? 'switchboard',
     defaultSampleRatio: envSampleRatio(env),
     resource: replicaResource(env, instanceId),
+    headers: { ...envHeaders(env, 'OTEL_EXPORTER_OTLP_HEADERS'), ...envHeaders(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS') },
+    compression: compression(env),
   };
 }

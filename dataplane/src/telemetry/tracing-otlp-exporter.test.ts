@@ -1,0 +1,151 @@
+// The OTLP/HTTP protobuf exporter against a real HTTP server on loopback: what it posts, how it
+// reports success and failure, retries, compression, timeouts and shutdown.
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { OtlpProtobufTraceExporter, retryAfterMs, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+let server: Server | undefined;
+
+/** A collector that answers each request with the next of `answers` (the last one repeats). */
+async function collector(answers: ((res: ServerResponse) => void)[]): Promise<{ url: string; received: Received[] }> {
+  const received: Received[] = [];
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      answers[Math.min(received.length, answers.length) - 1]!(res);
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`, received };
+}
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+function spans(): ReadableSpan[] {
+  const exporter = new InMemorySpanExporter();
+  const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }).getTracer('switchboard');
+  tracer.startSpan('POST /v1/chat/completions', { attributes: { 'switchboard.request_id': 'r-1' } }).end();
+  tracer.startSpan('chat mock-model').end();
+  return exporter.getFinishedSpans();
+}
+
+function target(url: string, extra: Partial<OtlpHttpTarget> = {}): OtlpHttpTarget {
+  return { url, headers: {}, compression: 'none', timeoutMillis: 2000, ...extra };
+}
+
+function exportOnce(exporter: OtlpProtobufTraceExporter, batch: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(batch, resolve));
+}
+
+const ok = (res: ServerResponse): void => void res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+
+describe('OtlpProtobufTraceExporter', () => {
+  it('posts the batch as OTLP protobuf with the configured headers and reports success', async () => {
+    const sink = await collector([ok]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { headers: { authorization: 'Bearer t0k3n', 'x-tenant': 'a' } }));
+    const batch = spans();
+    expect(await exportOnce(exporter, batch)).toEqual({ code: ExportResultCode.SUCCESS });
+    await exporter.shutdown();
+    expect(sink.received).toHaveLength(1);
+    const [request] = sink.received;
+    expect(request).toMatchObject({ method: 'POST', url: '/v1/traces' });
+    expect(request!.headers).toMatchObject({ 'content-type': 'application/x-protobuf', authorization: 'Bearer t0k3n', 'x-tenant': 'a' });
+    expect(request!.body.equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+  });
+
+  it('gzips the body when compression is gzip', async () => {
+    const sink = await collector([ok]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { compression: 'gzip' }));
+    const batch = spans();
+    expect((await exportOnce(exporter, batch)).code).toBe(ExportResultCode.SUCCESS);
+    await exporter.shutdown();
+    expect(sink.received[0]!.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(sink.received[0]!.body).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
+  });
+
+  it('retries 503 and 429 as Retry-After says, then reports success', async () => {
+    const busy = (status: number) => (res: ServerResponse): void => void res.writeHead(status, { 'retry-after': '0' }).end();
+    const sink = await collector([busy(503), busy(429), ok]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
+    expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.SUCCESS);
+    await exporter.shutdown();
+    expect(sink.received).toHaveLength(3);
+    expect(sink.received[2]!.body.equals(sink.received[0]!.body)).toBe(true);
+  });
+
+  it('reports a failure naming the status, without retrying, when the collector refuses the batch', async () => {
+    const sink = await collector([(res) => void res.writeHead(400).end('bad')]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
+    const result = await exportOnce(exporter, spans());
+    await exporter.shutdown();
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: HTTP 400`);
+    expect(sink.received).toHaveLength(1);
+  });
+
+  it('gives up when the collector does not answer within the timeout', async () => {
+    const sink = await collector([() => undefined]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { timeoutMillis: 300 }));
+    const started = Date.now();
+    const result = await exportOnce(exporter, spans());
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: timed out after 300 ms`);
+    expect(Date.now() - started).toBeLessThan(2000);
+    server?.closeAllConnections();
+    await exporter.shutdown();
+  });
+
+  it('reports a failure when nothing listens', async () => {
+    const sink = await collector([ok]);
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+    server = undefined;
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
+    const result = await exportOnce(exporter, spans());
+    await exporter.shutdown();
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: ECONNREFUSED`);
+  });
+
+  it('waits for exports in flight at shutdown, then refuses new ones', async () => {
+    let answer: (() => void) | undefined;
+    const sink = await collector([(res) => (answer = () => ok(res))]);
+    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
+    const inFlight = exportOnce(exporter, spans());
+    while (sink.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    let stopped = false;
+    const stopping = exporter.shutdown().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    answer!();
+    expect((await inFlight).code).toBe(ExportResultCode.SUCCESS);
+    await stopping;
+    expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.FAILED);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads seconds and HTTP dates, and nothing else', () => {
+    expect(retryAfterMs('3')).toBe(3000);
+    expect(retryAfterMs('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('2026-01-01T00:00:00Z'))).toBe(10_000);
+    expect(retryAfterMs('soon')).toBeUndefined();
+    expect(retryAfterMs(undefined)).toBeUndefined();
+  });
+});

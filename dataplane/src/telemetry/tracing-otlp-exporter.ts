@@ -1,0 +1,113 @@
+// OTLP/HTTP protobuf span export: batches encoded by OtlpTraceEncoder and posted with undici.
+// Like the SDK's OTLP exporter it retries 429, 502, 503 and 504 with backoff (or Retry-After)
+// within the export timeout, and reports each batch as an ExportResult. Errors name the status
+// or the network failure, never a header or a span.
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { Agent, request, type Dispatcher } from '../pipeline/undici-core.js';
+import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
+
+const gzipAsync = promisify(gzip);
+
+export interface OtlpHttpTarget {
+  /** Full URL (…/v1/traces). */
+  url: string;
+  /** Extra request headers (OTEL_EXPORTER_OTLP_(TRACES_)HEADERS). */
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMillis: number;
+}
+
+const MAX_ATTEMPTS = 5;
+const INITIAL_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 5000;
+
+export class OtlpExportError extends Error {}
+
+/** Milliseconds a Retry-After header asks for (seconds or an HTTP date), if it is readable. */
+export function retryAfterMs(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function retryable(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504;
+}
+
+export class OtlpProtobufTraceExporter implements SpanExporter {
+  private readonly encoder = new OtlpTraceEncoder();
+  private readonly headers: Record<string, string>;
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly target: OtlpHttpTarget,
+    private readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, pipelining: 1 }),
+  ) {
+    this.headers = { ...target.headers, 'content-type': 'application/x-protobuf' };
+    if (target.compression === 'gzip') this.headers['content-encoding'] = 'gzip';
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    if (this.stopped) {
+      done({ code: ExportResultCode.FAILED, error: new OtlpExportError('the exporter is shut down') });
+      return;
+    }
+    let body: Uint8Array;
+    try {
+      body = this.encoder.encode(spans);
+    } catch (error) {
+      done({ code: ExportResultCode.FAILED, error: error as Error });
+      return;
+    }
+    const sent = this.send(body).then(
+      () => done({ code: ExportResultCode.SUCCESS }),
+      (error: Error) => done({ code: ExportResultCode.FAILED, error }),
+    );
+    this.pending.add(sent);
+    void sent.finally(() => this.pending.delete(sent));
+  }
+
+  /** Waits for the exports in flight. */
+  async forceFlush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    await this.forceFlush();
+    await this.dispatcher.close();
+  }
+
+  private async send(encoded: Uint8Array): Promise<void> {
+    const deadline = Date.now() + this.target.timeoutMillis;
+    const body = this.target.compression === 'gzip' ? await gzipAsync(encoded) : encoded;
+    let backoff = INITIAL_BACKOFF_MS;
+    for (let attempt = 1; ; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new OtlpExportError(`OTLP export to ${this.target.url}: timed out after ${this.target.timeoutMillis} ms`);
+      let status: number;
+      let retryAfter: string | string[] | undefined;
+      try {
+        const response = await request(this.target.url, { dispatcher: this.dispatcher, method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(left) });
+        status = response.statusCode;
+        retryAfter = response.headers['retry-after'];
+        await response.body.dump();
+      } catch (error) {
+        const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.target.timeoutMillis} ms` : ((error as { code?: string }).code ?? (error as Error).message);
+        throw new OtlpExportError(`OTLP export to ${this.target.url}: ${reason}`);
+      }
+      if (status >= 200 && status < 300) return;
+      if (!retryable(status) || attempt >= MAX_ATTEMPTS) throw new OtlpExportError(`OTLP export to ${this.target.url}: HTTP ${status}`);
+      const wait = retryAfterMs(retryAfter) ?? Math.min(backoff * (0.8 + 0.4 * Math.random()), MAX_BACKOFF_MS);
+      backoff *= 1.5;
+      if (wait > deadline - Date.now()) throw new OtlpExportError(`OTLP export to ${this.target.url}: HTTP ${status}, no time left to retry`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
