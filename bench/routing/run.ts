@@ -5,8 +5,10 @@
 // alone, and sha256 of the query: fixed work that shows how busy the machine was); the p99 of
 // each query's fastest pass is the work itself with less of the machine's interference. Prints
 // markdown tables and writes them to bench/results/routing.md. Needs the build (`npx tsc -b`).
-// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--head JSON] [--data FILE] [--models FILE]
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--head JSON] [--variant NAME=KIND:JSON ...] [--data FILE] [--models FILE]
 // --head passes head parameters to every kind, e.g. --kinds knn --head '{"maxQueryTerms":48}'.
+// --variant adds a row for a kind with its own head parameters, timed in the same loop (a
+// same-run A/B), e.g. --variant 'mlp float32=mlp:{"int8":false}'.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -25,6 +27,7 @@ const { values: flags } = parseArgs({
     passes: { type: 'string', default: '3' },
     'skip-cv': { type: 'boolean', default: false },
     head: { type: 'string', default: '{}' },
+    variant: { type: 'string', multiple: true, default: [] },
     seed: { type: 'string', default: '1' },
     data: { type: 'string', default: routingTrain },
     models: { type: 'string', default: routingModels },
@@ -41,7 +44,23 @@ const latencyTarget: Record<string, number> = { knn: 500, linear: 100, mlp: 100,
 const passes = Number(flags.passes);
 const head = JSON.parse(flags.head) as Record<string, unknown>;
 
+/** A row of the tables: a head kind trained with the shared --head parameters, or a --variant's own. */
+interface Spec {
+  name: string;
+  kind: string;
+  head: Record<string, unknown>;
+}
+const specs: Spec[] = [
+  ...kinds.map((kind) => ({ name: kind, kind, head })),
+  ...flags.variant.map((v) => {
+    const match = /^([^=]+)=([a-z]+):(\{.*\})$/.exec(v);
+    if (match === null) throw new Error(`--variant: got "${v}"; expected NAME=KIND:JSON, e.g. 'mlp float32=mlp:{"int8":false}'`);
+    return { name: match[1]!, kind: match[2]!, head: JSON.parse(match[3]!) as Record<string, unknown> };
+  }),
+];
+
 interface Row {
+  name: string;
   kind: string;
   cv: CrossValidation | null;
   trainSeconds: number;
@@ -58,6 +77,7 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 interface Trained {
+  name: string;
   kind: string;
   router: LearnedRouter;
   cv: CrossValidation | null;
@@ -66,7 +86,7 @@ interface Trained {
   loadMs: number;
 }
 
-function train(kind: string): Trained {
+function train({ name, kind, head }: Spec): Trained {
   const cv = flags['skip-cv'] ? null : crossValidate(examples, prices, { kind, seed, head }, folds, seed);
   let started = performance.now();
   const router = LearnedRouter.train(examples, prices, { kind, seed, folds, head });
@@ -75,7 +95,7 @@ function train(kind: string): Trained {
   started = performance.now();
   const { router: loaded } = LearnedRouter.load(bytes);
   const loadMs = performance.now() - started;
-  return { kind, router: loaded, cv, trainSeconds, artifactBytes: bytes.length, loadMs };
+  return { name, kind, router: loaded, cv, trainSeconds, artifactBytes: bytes.length, loadMs };
 }
 
 /** Times every decision individually: each query goes through every head and both references in a rotating order. */
@@ -85,7 +105,7 @@ function timeDecisions(trained: Trained[]): { rows: Row[]; references: { name: s
     ['featurize only (hashed)', (q) => featurizer.featurize(q)],
     ['sha256 of the query (fixed-work reference)', (q) => createHash('sha256').update(q).digest()],
   ];
-  const work: [string, (q: string) => unknown][] = [...trained.map((t): [string, (q: string) => unknown] => [t.kind, (q) => t.router.route(q)]), ...reference];
+  const work: [string, (q: string) => unknown][] = [...trained.map((t): [string, (q: string) => unknown] => [t.name, (q) => t.router.route(q)]), ...reference];
   for (const e of examples.slice(0, 500)) for (const [, run] of work) run(e.query);
   const samples = work.map(() => new Float64Array(examples.length * passes));
   let at = 0;
@@ -117,7 +137,7 @@ type Stage = 'featurizeMs' | 'headMs' | 'policyMs';
 const stages: Stage[] = ['featurizeMs', 'headMs', 'policyMs'];
 
 /** Where a decision's time goes, from route()'s own timing: one more pass, per head and stage. */
-function splitDecisions(trained: Trained[]): { kind: string; stats: Record<Stage, { p50: number; p99: number }> }[] {
+function splitDecisions(trained: Trained[]): { name: string; stats: Record<Stage, { p50: number; p99: number }> }[] {
   return trained.map((t) => {
     const samples = { featurizeMs: new Float64Array(examples.length), headMs: new Float64Array(examples.length), policyMs: new Float64Array(examples.length) };
     examples.forEach((e, i) => {
@@ -130,14 +150,14 @@ function splitDecisions(trained: Trained[]): { kind: string; stats: Record<Stage
       samples[stage].sort();
       stats[stage] = { p50: percentile(samples[stage], 0.5), p99: percentile(samples[stage], 0.99) };
     }
-    return { kind: t.kind, stats };
+    return { name: t.name, stats };
   });
 }
 
 const loadBefore = loadavg()[0]!;
-const trained = kinds.map((kind) => {
-  process.stderr.write(`training ${kind}...\n`);
-  return train(kind);
+const trained = specs.map((spec) => {
+  process.stderr.write(`training ${spec.name}...\n`);
+  return train(spec);
 });
 process.stderr.write('timing decisions...\n');
 const { rows, references } = timeDecisions(trained);
@@ -161,7 +181,7 @@ const lines = [
     const atCostMean = atCost.reduce((a, b) => a + b, 0) / atCost.length;
     const target = latencyTarget[r.kind];
     return [
-      r.kind,
+      r.name,
       cv === null ? '—' : `${pts(cv.argmaxQuality.mean)} ± ${pts(cv.argmaxQuality.std)}`,
       cv === null ? '—' : `${cv.gain.mean >= 0 ? '+' : ''}${pts(cv.gain.mean)} ± ${pts(cv.gain.std)} ${cv.gain.mean >= 0.03 ? 'pass' : 'FAIL'}`,
       ratio === undefined ? '—' : ratio.reachedIn === 0 ? `not reached FAIL` : `${ratio.mean.toFixed(2)} ± ${ratio.std.toFixed(2)} (${ratio.reachedIn}/${folds} folds) ${ratio.reachedIn === folds && ratio.mean <= 0.3 ? 'pass' : 'FAIL'}`,
@@ -185,7 +205,7 @@ const lines = [
   '',
   '| head | featurize | head | policy |',
   '|---|---|---|---|',
-  ...split.map((r) => `| ${r.kind} | ${stages.map((stage) => `${r.stats[stage].p50.toFixed(1)} / ${r.stats[stage].p99.toFixed(1)}`).join(' | ')} |`),
+  ...split.map((r) => `| ${r.name} | ${stages.map((stage) => `${r.stats[stage].p50.toFixed(1)} / ${r.stats[stage].p99.toFixed(1)}`).join(' | ')} |`),
   '',
 ];
 const table = lines.join('\n');

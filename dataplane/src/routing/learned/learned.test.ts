@@ -92,6 +92,16 @@ describe('training', () => {
     expect(Array.from(a)).not.toEqual(Array.from(c));
   });
 
+  it('predicts with the int8 first layer by default for mlp (recorded in the artifact), exactly the same after a load', () => {
+    const router = LearnedRouter.train(syntheticExamples(40), syntheticPrices, { kind: 'mlp', seed: 5 });
+    const { router: loaded } = LearnedRouter.load(router.encode().bytes);
+    expect(loaded.head.params()).toMatchObject({ int8: true });
+    expect(Array.from(loaded.predict(mathQuery))).toEqual(Array.from(router.predict(mathQuery)));
+    const exact = LearnedRouter.train(syntheticExamples(40), syntheticPrices, { kind: 'mlp', seed: 5, head: { int8: false } });
+    expect(Array.from(exact.predict(mathQuery))).not.toEqual(Array.from(router.predict(mathQuery)));
+    expect(() => LearnedRouter.train(syntheticExamples(4), syntheticPrices, { kind: 'mlp', head: { int8: 'yes' } })).toThrow('head parameter int8: got "yes"; expected true or false');
+  });
+
   it('records the training set size and seed in the artifact', () => {
     const { router } = LearnedRouter.load(LearnedRouter.train(syntheticExamples(10), syntheticPrices, { kind: 'knn', seed: 42 }).encode().bytes);
     expect(router.training).toEqual({ n: 10, seed: 42, folds: 0 });

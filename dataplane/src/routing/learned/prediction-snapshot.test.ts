@@ -13,6 +13,8 @@ import { LearnedRouter } from './router.js';
 
 const fixture = join(dirname(fileURLToPath(import.meta.url)), 'testdata', 'prediction-snapshot.json');
 const kinds = ['linear', 'mlp', 'mf', 'knn', 'elo'] as const;
+/** The MLP is pinned with its exact float32 first layer; its default int8 one is checked against that. */
+const exact = { epochs: 3, int8: false };
 /** Float rounding of a reordered sum over ~2k float32 terms stays far below this. */
 const tolerance = 1e-9;
 
@@ -63,12 +65,13 @@ interface Snapshot {
   decisions: Record<string, { model: string; reason: string; top: string[] }[]>;
 }
 
+const train = examples(300);
+const probe = queries(50, 11).map((q) => q.query);
+
 function compute(): Snapshot {
-  const train = examples(300);
-  const probe = queries(50, 11).map((q) => q.query);
   const snapshot: Snapshot = { features: [], predictions: {}, decisions: {} };
   for (const kind of kinds) {
-    const router = LearnedRouter.train(train, prices, { kind, seed: 5, head: kind === 'mlp' || kind === 'mf' ? { epochs: 3 } : {} });
+    const router = LearnedRouter.train(train, prices, { kind, seed: 5, head: kind === 'mlp' || kind === 'mf' ? exact : {} });
     if (kind === 'linear') {
       snapshot.features = probe.map((q) => {
         const x = (router.featurizer as { featurize(q: string): { indices: Int32Array; values: Float32Array } }).featurize(q);
@@ -105,5 +108,15 @@ describe('prediction snapshot (hot path unchanged in effect)', () => {
 
   it.each(kinds)('%s router makes the stored decisions with the same explanation', (kind) => {
     expect(now.decisions[kind]).toEqual(stored.decisions[kind]);
+  });
+
+  it('mlp with the int8 first layer predicts within 1e-3 of the float32 one and makes the same decisions', () => {
+    const router = LearnedRouter.train(train, prices, { kind: 'mlp', seed: 5, head: { ...exact, int8: true } });
+    let worst = 0;
+    probe.forEach((q, i) => router.predict(q).forEach((v, k) => (worst = Math.max(worst, Math.abs(v - stored.predictions.mlp![i]![k]!)))));
+    expect(worst).toBeGreaterThan(0); // it is the quantized path
+    expect(worst).toBeLessThanOrEqual(1e-3);
+    const models = probe.map((q) => router.route(q, { policy: { rule: 'willingness-to-pay', lambda: 8 } }).model);
+    expect(models).toEqual(stored.decisions.mlp!.map((d) => d.model));
   });
 });

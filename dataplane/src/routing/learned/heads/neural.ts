@@ -6,7 +6,7 @@
 import { seededRandom } from '../../../seeded-random.js';
 import { tensor, type Artifact, type Tensor } from '../artifact.js';
 import type { SparseVector } from '../sparse.js';
-import { FirstLayer } from './first-layer.js';
+import { FirstLayer, Int8FirstLayer } from './first-layer.js';
 import { modelMeans, numberParam, type RouterHead, type TrainingSet } from './head.js';
 
 export type NeuralKind = 'mlp' | 'mf';
@@ -20,11 +20,16 @@ export interface NeuralParams {
   l2: number;
   /** First-layer weights start uniform in [-init, init]. */
   init: number;
+  /**
+   * Predict with the first layer quantized to int8 (a float32 scale per feature row): a quarter of
+   * the memory a decision reads. Training and the artifact keep float32.
+   */
+  int8: boolean;
 }
 
 export const defaultNeuralParams: Record<NeuralKind, NeuralParams> = {
-  mlp: { hidden: 64, epochs: 2, learningRate: 0.001, l2: 0.01, init: 0.1 },
-  mf: { hidden: 32, epochs: 2, learningRate: 0.001, l2: 0.001, init: 0.1 },
+  mlp: { hidden: 64, epochs: 2, learningRate: 0.001, l2: 0.01, init: 0.1, int8: true },
+  mf: { hidden: 32, epochs: 2, learningRate: 0.001, l2: 0.001, init: 0.1, int8: false },
 };
 
 export function neuralParams(kind: NeuralKind, raw: Record<string, unknown>): NeuralParams {
@@ -35,7 +40,15 @@ export function neuralParams(kind: NeuralKind, raw: Record<string, unknown>): Ne
     learningRate: numberParam(raw, 'learningRate', d.learningRate, (v) => v > 0, 'a number > 0'),
     l2: numberParam(raw, 'l2', d.l2, (v) => v >= 0, 'a number >= 0'),
     init: numberParam(raw, 'init', d.init, (v) => v > 0, 'a number > 0'),
+    int8: booleanParam(raw, 'int8', d.int8),
   };
+}
+
+function booleanParam(params: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const v = params[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`head parameter ${name}: got ${JSON.stringify(v)}; expected true or false`);
+  return v;
 }
 
 function sigmoid(z: number): number {
@@ -50,9 +63,10 @@ export class NeuralHead implements RouterHead {
   readonly kind: NeuralKind;
   readonly modelCount: number;
   private readonly p: NeuralParams;
-  /** w1[j * hidden + h]: feature j's weights, contiguous per feature (held by the first layer). */
+  /** w1[j * hidden + h]: feature j's weights, contiguous per feature (float32, as trained and stored). */
   private readonly w1: Float32Array;
-  private readonly firstLayer: FirstLayer;
+  /** What predictions read: w1 itself, or w1 quantized (params.int8). */
+  private readonly firstLayer: FirstLayer | Int8FirstLayer;
   private readonly b1: Float32Array;
   /** w2[k * hidden + h]: model k's output weights (its embedding, for mf). */
   private readonly w2: Float32Array;
@@ -62,8 +76,8 @@ export class NeuralHead implements RouterHead {
   constructor(kind: NeuralKind, params: NeuralParams, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array) {
     this.kind = kind;
     this.p = params;
-    this.firstLayer = new FirstLayer(w1, params.hidden);
-    this.w1 = this.firstLayer.weights;
+    this.w1 = w1;
+    this.firstLayer = params.int8 ? new Int8FirstLayer(w1, params.hidden) : new FirstLayer(w1, params.hidden);
     this.b1 = b1;
     this.w2 = w2;
     this.b2 = b2;
@@ -84,8 +98,8 @@ export class NeuralHead implements RouterHead {
     const w2 = Float32Array.from({ length: m * H }, () => uniform(1 / Math.sqrt(H)));
     const mean = modelMeans(set);
     const b2 = Float32Array.from(mean, (q) => Math.log(Math.min(Math.max(q, 1e-3), 1 - 1e-3) / (1 - Math.min(Math.max(q, 1e-3), 1 - 1e-3))));
-    const head = new NeuralHead(kind, p, initial, b1, w2, b2);
-    const w1 = head.w1; // the first layer's own copy: the one it reads
+    const layer = new FirstLayer(initial, H);
+    const w1 = layer.weights; // the layer's own copy: the one it reads
     const adam = { w1: [new Float32Array(dim * H), new Float32Array(dim * H)], b1: [new Float64Array(H), new Float64Array(H)], w2: [new Float64Array(m * H), new Float64Array(m * H)], b2: [new Float64Array(m), new Float64Array(m)] };
     const hidden = new Float64Array(H);
     const gradH = new Float64Array(H);
@@ -108,7 +122,8 @@ export class NeuralHead implements RouterHead {
         const lr = (p.learningRate * Math.sqrt(1 - BETA2 ** step)) / (1 - BETA1 ** step);
         const start = indptr[r]!;
         const end = indptr[r + 1]!;
-        head.hiddenOf(indices, values, start, end, hidden);
+        layer.apply(b1, indices, values, start, end, hidden);
+        if (kind === 'mlp') for (let u = 0; u < H; u++) if (hidden[u]! < 0) hidden[u] = 0;
         gradH.fill(0);
         for (let k = 0; k < m; k++) {
           const y = set.targets[r * m + k]!;
@@ -131,7 +146,7 @@ export class NeuralHead implements RouterHead {
         }
       }
     }
-    return head;
+    return new NeuralHead(kind, p, w1, b1, w2, b2);
   }
 
   static load(kind: NeuralKind, artifact: Artifact): NeuralHead {
@@ -149,15 +164,12 @@ export class NeuralHead implements RouterHead {
     );
   }
 
-  private hiddenOf(indices: Int32Array, values: Float32Array, start: number, end: number, out: Float64Array): void {
-    this.firstLayer.apply(this.b1, indices, values, start, end, out);
-    if (this.kind === 'mlp') for (let u = 0; u < this.p.hidden; u++) if (out[u]! < 0) out[u] = 0;
-  }
-
   predict(x: SparseVector, out: Float64Array): void {
     const H = this.p.hidden;
-    const { h, w2, b2 } = this;
-    this.hiddenOf(x.indices, x.values, 0, x.indices.length, h);
+    const { h, w2, b2, firstLayer } = this;
+    if (firstLayer instanceof Int8FirstLayer) firstLayer.apply(this.b1, x.indices, x.values, h);
+    else firstLayer.apply(this.b1, x.indices, x.values, 0, x.indices.length, h);
+    if (this.kind === 'mlp') for (let u = 0; u < H; u++) if (h[u]! < 0) h[u] = 0;
     for (let k = 0, row = 0; k < this.modelCount; k++, row += H) {
       let z = b2[k]!;
       for (let u = 0; u < H; u++) z += w2[row + u]! * h[u]!;
