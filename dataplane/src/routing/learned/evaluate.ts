@@ -50,9 +50,16 @@ export function summarizeModels(examples: readonly RoutingExample[], prices: Rec
 }
 
 export function evaluate(router: LearnedRouter, examples: readonly RoutingExample[], prices: Record<string, ModelPrice>, lambdas: readonly number[] = defaultLambdas): EvalReport {
+  return evaluatePredictions(router.models, (e) => router.predict(e.query), examples, prices, lambdas);
+}
+
+/**
+ * The same report for any predicted qualities (per example, in `known` order): what a router that
+ * predicted them would achieve through the willingness-to-pay policy (bounds, analyses).
+ */
+export function evaluatePredictions(known: readonly string[], predict: (e: RoutingExample, index: number) => ArrayLike<number>, examples: readonly RoutingExample[], prices: Record<string, ModelPrice>, lambdas: readonly number[] = defaultLambdas): EvalReport {
   if (examples.length === 0) throw new DataError('evaluation data is empty');
   scoredModels(examples, prices);
-  const known = router.models;
   // Per example: the candidate indices (known to the router and scored by the record), their
   // true quality and cost, and the router's predictions.
   const m = known.length;
@@ -88,7 +95,7 @@ export function evaluate(router: LearnedRouter, examples: readonly RoutingExampl
     oracleC += bestC;
     randomQ += sumQ / count;
     randomC += sumC / count;
-    predicted.set(router.predict(e.query), r * m);
+    predicted.set(predict(e, r), r * m);
   });
   const n = examples.length;
   const summary = summarizeModels(examples, prices);

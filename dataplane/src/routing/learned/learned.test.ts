@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { ModelPrice } from './artifact.js';
 import { crossValidate, foldAssignment, meanSpread } from './crossval.js';
 import { DataError, parseExamples, parseModels, type RoutingExample } from './dataset.js';
-import { evaluate } from './evaluate.js';
+import { evaluate, evaluatePredictions } from './evaluate.js';
 import { LearnedRouter } from './router.js';
 // A small routing problem with a known answer: "mathy" excels at arithmetic, "coder" at code,
 // and "cheap" is mediocre at both but costs a tenth as much.
@@ -131,6 +131,23 @@ describe('evaluation', () => {
     { query: 'y two', scores: { a: 1, b: 0.5 } },
     { query: 'z three', scores: { a: 0, b: 1 }, cost: { a: 5, b: 0.5 } },
   ];
+
+  it('evaluates any predicted qualities: the true scores trade cost for quality over lambda, constant ones never reach the best single', () => {
+    // mathy is the best single model (0.6 at cost 2); the true scores make mathy worth it on the
+    // first query from lambda 3 and coder on the second only from lambda 9.
+    const examples: RoutingExample[] = [
+      { query: 'a', scores: { mathy: 1, coder: 0, cheap: 0.4 } },
+      { query: 'b', scores: { mathy: 0.2, coder: 0.6, cheap: 0.4 } },
+    ];
+    const models = ['mathy', 'coder', 'cheap'];
+    const truth = evaluatePredictions(models, (e) => models.map((m) => e.scores[m]!), examples, syntheticPrices);
+    expect(truth.best_single).toEqual({ model: 'mathy', quality: 0.6, cost: 2 });
+    expect(truth.router.argmax).toEqual(truth.oracle);
+    expect(truth.router.cost_at_best_single_quality).toBeCloseTo(1.1);
+    const constant = evaluatePredictions(models, () => [0.5, 0.4, 0.5], examples, syntheticPrices);
+    expect(constant.router.argmax).toEqual({ quality: 0.4, cost: 0.2 });
+    expect(constant.router.cost_at_best_single_quality).toBeNull();
+  });
 
   it('computes best single, oracle and random from the records, using a record cost when present', () => {
     const router = LearnedRouter.train(examples, prices, { kind: 'knn' });
