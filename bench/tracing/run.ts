@@ -51,6 +51,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Seconds the gateway has spent in garbage collection (prom-client's default GC histogram, all kinds). */
+async function gcSeconds(adminUrl: string): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith('switchboard_process_nodejs_gc_duration_seconds_sum')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
 function target(name: string, server: ServerProcess): Target {
   return chatTarget(name, server, 'bench', PROMPT, false, CLIENT_KEY);
 }
@@ -123,6 +131,8 @@ async function main(): Promise<void> {
     log(`saturation: closed loop, ${plan.concurrency} connections, ${plan.rounds} rounds x ${plan.durationMs} ms per gateway, order alternating`);
     const rps: Record<'off' | 'on', number[]> = { off: [], on: [] };
     const pids = { off: off.pid, on: on.pid };
+    const admins = { off: off.adminUrl, on: on.adminUrl };
+    const gcPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
     // Gateway CPU per request: steadier than throughput on a machine shared with other work.
     const cpuPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
     const ratios: number[] = [];
@@ -133,15 +143,18 @@ async function main(): Promise<void> {
       const order: ('off' | 'on')[] = round % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
       const got: Partial<Record<'off' | 'on', number>> = {};
       for (const name of order) {
+        const gcBefore = await gcSeconds(admins[name]);
         const cpuBefore = cpuSeconds(pids[name]);
         const r = await load.run<ThroughputResult>({ kind: 'closed', target: targets[name], concurrency: plan.concurrency, warmupMs: plan.warmupMs, durationMs: plan.durationMs });
         // Warm-up requests used CPU too: divide by everything the round sent (rps x its whole time).
-        cpuPerRequest[name].push((cpuSeconds(pids[name]) - cpuBefore) / (r.rps * ((plan.warmupMs + plan.durationMs) / 1000)));
+        const sent = r.rps * ((plan.warmupMs + plan.durationMs) / 1000);
+        cpuPerRequest[name].push((cpuSeconds(pids[name]) - cpuBefore) / sent);
+        gcPerRequest[name].push(((await gcSeconds(admins[name])) - gcBefore) / sent);
         errors += r.errors;
         if (name === 'on') requestsOn += r.completed;
         got[name] = r.rps;
         rps[name].push(r.rps);
-        log(`  round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s, ${(cpuPerRequest[name].at(-1)! * 1e6).toFixed(0)} µs CPU/request, ${r.errors} errors`);
+        log(`  round ${round + 1} ${name}: ${r.rps.toFixed(0)} req/s, ${(cpuPerRequest[name].at(-1)! * 1e6).toFixed(0)} µs CPU/request (GC ${(gcPerRequest[name].at(-1)! * 1e6).toFixed(1)}), ${r.errors} errors`);
       }
       ratios.push(got.on! / got.off!);
     }
@@ -158,6 +171,7 @@ async function main(): Promise<void> {
     const rows = [
       ['Saturation throughput, tracing at 100% / tracing off (closed loop, median of per-round ratios)', `≥ ${TARGET_RATIO}`, `${ratio.toFixed(2)} (${median(rps.on).toFixed(0)} vs ${median(rps.off).toFixed(0)} req/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`, ratio >= TARGET_RATIO && errors === 0 ? 'pass' : 'miss'],
       ['Gateway CPU per request, tracing on / off (median over rounds)', 'report', `${(median(cpuPerRequest.on) / median(cpuPerRequest.off)).toFixed(2)} (${(median(cpuPerRequest.on) * 1e6).toFixed(0)} vs ${(median(cpuPerRequest.off) * 1e6).toFixed(0)} µs)`, '—'],
+      ['Gateway GC pause time per request, tracing on / off (median over rounds)', 'report', `${(median(gcPerRequest.on) * 1e6).toFixed(1)} vs ${(median(gcPerRequest.off) * 1e6).toFixed(1)} µs`, '—'],
       ['Added latency p50 / p99 at concurrency 1, tracing on vs off', 'report', `${ms(latency.on!.p50 - latency.off!.p50)} / ${ms(latency.on!.p99 - latency.off!.p99)} (${ms(latency.on!.p50)} vs ${ms(latency.off!.p50)} p50)`, '—'],
       jaeger
         ? ['Spans accepted by Jaeger during saturation / requests traced', '3 per request', `${spans} / ${requestsOn} (${(spans / Math.max(1, requestsOn)).toFixed(2)} per request; warm-up requests included in spans)`, '—']

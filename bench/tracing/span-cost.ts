@@ -8,6 +8,8 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
+import { OtlpProtobufTraceExporter } from '../../dataplane/dist/telemetry/tracing-otlp-exporter.js';
+import { OtlpTraceEncoder } from '../../dataplane/dist/telemetry/tracing-otlp-protobuf.js';
 import { tracingSettings } from '../../dataplane/dist/telemetry/tracing-settings.js';
 import { median } from '../lib/stats.ts';
 import { spawn } from 'node:child_process';
@@ -19,8 +21,8 @@ const requests = Number(process.argv[3] ?? 20_000);
 /** Encodes each batch as OTLP (protobuf or JSON) and drops it: the event-loop cost of the export, minus HTTP. */
 class EncodeOnlyExporter implements SpanExporter {
   bytes = 0;
-  private readonly serializer: typeof ProtobufTraceSerializer | typeof JsonTraceSerializer;
-  constructor(serializer: typeof ProtobufTraceSerializer | typeof JsonTraceSerializer) {
+  private readonly serializer: Pick<typeof ProtobufTraceSerializer, 'serializeRequest'>;
+  constructor(serializer: Pick<typeof ProtobufTraceSerializer, 'serializeRequest'>) {
     this.serializer = serializer;
   }
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
@@ -51,7 +53,13 @@ const variants: Record<string, () => SpanProcessor> = {
   'no export (noop processor)': () => new NoopSpanProcessor(),
   'batch + protobuf inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(ProtobufTraceSerializer), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
   'batch + JSON inline (no HTTP)': () => new BatchSpanProcessor({ exporter: new EncodeOnlyExporter(JsonTraceSerializer), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
-  'batch + OTLP/HTTP protobuf inline (the SDK way)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + OtlpTraceEncoder inline (no HTTP)': () => {
+    const encoder = new OtlpTraceEncoder();
+    return new BatchSpanProcessor({ exporter: new EncodeOnlyExporter({ serializeRequest: (spans) => encoder.encode(spans) }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 });
+  },
+  'batch + OTLP/HTTP protobuf inline (the SDK exporter)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + OTLP/HTTP protobuf inline (OtlpProtobufTraceExporter)': () =>
+    new BatchSpanProcessor({ exporter: new OtlpProtobufTraceExporter({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
 };
 
 const body = JSON.stringify({ id: 'x', model: 'mock-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 16 } });
