@@ -1,18 +1,26 @@
-// Hot reload end to end, timed: the rig of test/hot-reload (real etcd + kube-apiserver, the
-// operator, the mock, two `switchboard gateway --configmap` processes, 240 rps open-loop load, a
-// quarter streamed) takes N GatewayConfig changes with `kubectl apply`, one at a time, and this
-// times each until both data planes serve its hash (/readyz) and until ConfigApplied is True.
-// The test checks the behaviour; the speed target lives here. Needs the cluster binaries
-// (`make test-servers`, i.e. scripts/cluster/ensure.sh). Prints a markdown table and writes
-// bench/results/hot-reload{,-quick}.{md,json}; exits 1 when a target is missed.
+// Hot reload end to end, timed, in three sections that share the tests' rigs; the tests check the
+// behaviour, the speed targets live here. Each section applies N changes one at a time under
+// 240 rps open-loop load (a quarter streamed) and times each until the data planes' /readyz
+// report its hash:
+//   1. file source (test/hot-reload/file-rig.ts): `switchboard gateway --config FILE` and
+//      `switchboard mock` processes; each change is an atomic rename over the config file.
+//   2. operator (test/hot-reload/rig.ts): real etcd + kube-apiserver, the operator, two
+//      `switchboard gateway --configmap` processes; each change is a `kubectl apply` of the
+//      GatewayConfig, also timed until ConfigApplied is True.
+//   3. ConfigMap source without the operator: on the same cluster, a third data plane reads a
+//      ConfigMap that `kubectl apply` writes directly (what test/dataplane-kube does in process).
+// Sections 2 and 3 need the cluster binaries (`make test-servers`, i.e. scripts/cluster/ensure.sh).
+// Prints markdown tables and writes bench/results/hot-reload{,-quick}.{md,json}; exits 1 when a
+// target is missed.
 // usage: node bench/hot-reload/run.ts [--quick] [--changes N]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/operator-e2e/operator-process.ts';
-import { HotReloadRig, describeChanges, type TimedChange } from '../../test/hot-reload/rig.ts';
-import { describeLoad } from '../../test/hot-reload/load.ts';
+import { describeEdits, StandaloneFileRig } from '../../test/hot-reload/file-rig.ts';
+import { HotReloadRig, describeChanges } from '../../test/hot-reload/rig.ts';
+import { describeLoad, type ConfigLedger, type OpenLoopLoad } from '../../test/hot-reload/load.ts';
 import { percentile } from '../lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, changes: { type: 'string' } } });
@@ -26,6 +34,9 @@ const RPS = 240;
 const TARGET_P99_MS = 1000;
 /** Long enough that a slow change is measured (and misses the target) rather than aborting the run. */
 const CHANGE_TIMEOUT_MS = 30_000;
+const MAX_LOAD_MS = 60_000 + 2 * changeCount * CHANGE_TIMEOUT_MS;
+/** Changes of the direct ConfigMap are numbered apart from the GatewayConfig's, so no hash repeats. */
+const FIRST_DIRECT_CHANGE = 1000;
 const t0 = performance.now();
 
 function log(text: string): void {
@@ -39,66 +50,127 @@ interface Row {
   result: 'pass' | 'miss' | '—';
 }
 
+interface Section {
+  title: string;
+  rows: Row[];
+  /** Per change, ms from its start. */
+  samples: object[];
+}
+
+/** `measure(rig)`, then stops everything the rig started, also on Ctrl-C. */
+async function withRig<R extends { stop(): Promise<void> }, T>(rig: R, measure: (rig: R) => Promise<T>): Promise<T> {
+  const onInterrupt = (): void => void rig.stop().finally(() => process.exit(130));
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await measure(rig);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    await rig.stop();
+  }
+}
+
 const fmt = (v: number): string => `${v.toFixed(0)} ms`;
 const p50p99 = (values: number[]): string => `p50 ${fmt(percentile(values, 50))}, p99 ${fmt(percentile(values, 99))}`;
 
-async function measure(rig: HotReloadRig): Promise<{ rows: Row[]; changes: TimedChange[] }> {
+/** The p99 ≤ 1 s row for `values` (ms from the start of each change until it serves). */
+function servingRow(metric: string, values: number[]): Row {
+  const p99 = percentile(values, 99);
+  return { metric, target: `p99 ≤ ${TARGET_P99_MS / 1000} s`, measured: `${p50p99(values)}, max ${fmt(Math.max(...values))}`, result: p99 <= TARGET_P99_MS ? 'pass' : 'miss' };
+}
+
+/** Requests sent from `from` to `to`: how many failed and how many were answered off the config they report. */
+function requestsRow(load: OpenLoopLoad, ledger: ConfigLedger, from: number, to: number, over: string): Row {
+  const during = load.outcomes.filter((o) => o.start >= from && o.start <= to);
+  const failed = during.filter((o) => o.error !== undefined).length;
+  // Answered, but on a deployment (or an older config) that the config it reports rules out.
+  const misrouted = ledger.check(during.filter((o) => o.error === undefined)).length;
+  const seconds = (to - from) / 1000;
+  return {
+    metric: `requests during the changes (${RPS} rps open loop over ${over}, 25 % streamed): sent / failed / answered off the applied config`,
+    target: '0 failed, 0 off',
+    measured: `${during.length} (${(during.length / seconds).toFixed(0)} rps over ${seconds.toFixed(1)} s) / ${failed} / ${misrouted}${load.missed ? `; ${load.missed} not sent (over 2,000 in flight)` : ''}`,
+    result: failed === 0 && misrouted === 0 && load.missed === 0 ? 'pass' : 'miss',
+  };
+}
+
+async function fileSource(): Promise<Section> {
+  log(`file source: ${changeCount} edits; building and starting the mock and the gateway`);
+  return withRig(await StandaloneFileRig.start({ rps: RPS, maxLoadMs: MAX_LOAD_MS, log }), async (rig) => {
+    const from = performance.now();
+    const toServing = await rig.applyEdits(1, changeCount, CHANGE_TIMEOUT_MS);
+    const to = performance.now();
+    await rig.load.stop();
+    log(describeEdits(toServing));
+    log(describeLoad(rig.load));
+    return {
+      title: 'File source: `switchboard gateway --config FILE`',
+      rows: [
+        servingRow(`file edit (write a temporary file, rename it over the config) → the gateway serving the new hash (${toServing.length} edits)`, toServing),
+        requestsRow(rig.load, rig.ledger, from, to, 'the gateway'),
+      ],
+      samples: toServing.map((ms) => ({ toServing: ms })),
+    };
+  });
+}
+
+async function operatorPath(rig: HotReloadRig): Promise<Section> {
   const from = performance.now();
   const changes = await rig.timedChanges(1, changeCount, CHANGE_TIMEOUT_MS);
   const to = performance.now();
-  await rig.load.stop();
   log(describeChanges(changes));
-  log(describeLoad(rig.load));
+  return {
+    title: 'Kubernetes: `kubectl apply` GatewayConfig → operator → two data planes (`--configmap`)',
+    rows: [
+      servingRow(`\`kubectl apply\` started → both data planes serving the new hash (${changes.length} changes)`, changes.map((c) => c.toServing)),
+      { metric: "the same, from `kubectl`'s exit", target: '—', measured: p50p99(changes.map((c) => c.afterKubectl)), result: '—' },
+      { metric: '`kubectl apply` started → `ConfigApplied` True for the new hash', target: '—', measured: p50p99(changes.map((c) => c.toConfigApplied)), result: '—' },
+      requestsRow(rig.load, rig.ledger, from, to, 'both data planes'),
+    ],
+    samples: changes.map(({ hash, toServing, afterKubectl, toConfigApplied }) => ({ hash, toServing, afterKubectl, toConfigApplied })),
+  };
+}
 
-  const serving = changes.map((c) => c.toServing);
-  const p99 = percentile(serving, 99);
-  const during = rig.load.outcomes.filter((o) => o.start >= from && o.start <= to);
-  const failed = during.filter((o) => o.error !== undefined).length;
-  // Answered, but on a deployment (or an older config) that the config it reports rules out.
-  const misrouted = rig.ledger.check(during.filter((o) => o.error === undefined)).length;
-  const seconds = (to - from) / 1000;
-  const rows: Row[] = [
-    {
-      metric: `\`kubectl apply\` started → both data planes serving the new hash (${changes.length} changes)`,
-      target: `p99 ≤ ${TARGET_P99_MS / 1000} s`,
-      measured: `${p50p99(serving)}, max ${fmt(Math.max(...serving))}`,
-      result: p99 <= TARGET_P99_MS ? 'pass' : 'miss',
-    },
-    { metric: "the same, from `kubectl`'s exit", target: '—', measured: p50p99(changes.map((c) => c.afterKubectl)), result: '—' },
-    { metric: '`kubectl apply` started → `ConfigApplied` True for the new hash', target: '—', measured: p50p99(changes.map((c) => c.toConfigApplied)), result: '—' },
-    {
-      metric: `requests during the changes (${RPS} rps open loop over both data planes, 25 % streamed): sent / failed / answered off the applied config`,
-      target: '0 failed, 0 off',
-      measured: `${during.length} (${(during.length / seconds).toFixed(0)} rps over ${seconds.toFixed(1)} s) / ${failed} / ${misrouted}`,
-      result: failed === 0 && misrouted === 0 && rig.load.missed === 0 ? 'pass' : 'miss',
-    },
-  ];
-  return { rows, changes };
+/** On the operator section's cluster, after it: the load moves to a data plane of its own. */
+async function configMapSource(rig: HotReloadRig): Promise<Section> {
+  const direct = await rig.startDirectDataPlane(FIRST_DIRECT_CHANGE);
+  rig.load.setTargets([direct]);
+  const from = performance.now();
+  const changes = await rig.timedConfigMapChanges(direct, FIRST_DIRECT_CHANGE + 1, changeCount, CHANGE_TIMEOUT_MS);
+  const to = performance.now();
+  const serving = servingRow(`\`kubectl apply\` of the ConfigMap started → the data plane serving the new hash (${changes.length} changes)`, changes.map((c) => c.toServing));
+  const afterKubectl = p50p99(changes.map((c) => c.afterKubectl));
+  log(`kubectl apply ConfigMap -> serving, ${changes.length} changes: ${serving.measured} (from kubectl's exit: ${afterKubectl})`);
+  return {
+    title: 'Kubernetes without the operator: `kubectl apply` ConfigMap → one data plane (`--configmap`)',
+    rows: [serving, { metric: "the same, from `kubectl`'s exit", target: '—', measured: afterKubectl, result: '—' }, requestsRow(rig.load, rig.ledger, from, to, 'the data plane')],
+    samples: changes,
+  };
+}
+
+async function kubernetes(): Promise<Section[]> {
+  log(`kubernetes: ${changeCount} GatewayConfig changes, then ${changeCount} direct ConfigMap changes; building and starting the rig`);
+  return withRig(await HotReloadRig.start({ rps: RPS, maxLoadMs: MAX_LOAD_MS, log }), async (rig) => {
+    const sections = [await operatorPath(rig), await configMapSource(rig)];
+    await rig.load.stop();
+    log(describeLoad(rig.load));
+    return sections;
+  });
 }
 
 async function main(): Promise<void> {
-  log(`plan: ${changeCount} changes under ${RPS} rps${quick ? ' (--quick)' : ''}; building and starting the rig`);
-  const rig = await HotReloadRig.start({ rps: RPS, maxLoadMs: 60_000 + changeCount * CHANGE_TIMEOUT_MS, log });
-  process.once('SIGINT', () => void rig.stop().finally(() => process.exit(130)));
-  let result: { rows: Row[]; changes: TimedChange[] };
-  try {
-    result = await measure(rig);
-  } finally {
-    await rig.stop();
-  }
-  const { rows, changes } = result;
+  log(`plan: ${changeCount} changes per section under ${RPS} rps${quick ? ' (--quick)' : ''}`);
+  const sections = [await fileSource(), ...(await kubernetes())];
   const env = `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB${quick ? ' · --quick' : ''}`;
-  const table = ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.target} | ${r.measured} | ${r.result} |`)].join('\n');
-  const report = `# Hot reload end to end\n\n${env}\n\n${table}\n\nLoad scheduled but not sent (over 2,000 in flight): ${rig.load.missed}.\n`;
+  const table = (rows: Row[]): string => ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.target} | ${r.measured} | ${r.result} |`)].join('\n');
+  const report = `# Hot reload end to end\n\n${env}\n${sections.map((s) => `\n## ${s.title}\n\n${table(s.rows)}\n`).join('')}`;
   process.stdout.write(`${report}\n`);
   const name = quick ? 'hot-reload-quick' : 'hot-reload';
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.md`), report);
-  const samples = changes.map(({ hash, toServing, afterKubectl, toConfigApplied }) => ({ hash, toServing, afterKubectl, toConfigApplied }));
-  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ env, rows, samples }, null, 2)}\n`);
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ env, sections }, null, 2)}\n`);
   log(`wrote bench/results/${name}.md and .json in ${((performance.now() - t0) / 1000).toFixed(0)} s total`);
-  if (rows.some((r) => r.result === 'miss')) process.exitCode = 1;
+  if (sections.some((s) => s.rows.some((r) => r.result === 'miss'))) process.exitCode = 1;
 }
 
 await main();

