@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { RuntimeConfig, validate } from '@switchboard/crds';
 import { compileRouter } from '../../dataplane/src/config/router-artifact.js';
 import { learnedPick, routingText } from '../../dataplane/src/pipeline/learned-pick.js';
+import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
 import { trainArtifact } from './fixtures.js';
 
 const bytes = trainArtifact(false).bytes;
@@ -32,6 +33,16 @@ describe('learnedPick', () => {
     expect(pick.deployment).toBe('chatty');
     expect(pick.reason).toMatch(/; skipped model-a\)$/);
     expect(learnedPick(compiled, { prompt: 'x' }, new Set())).toBeUndefined();
+  });
+
+  it('uses the artifact’s calibrated lambda when no lambda is configured, the configured one otherwise', () => {
+    const { router } = LearnedRouter.load(bytes);
+    const calibration = { lambda: 3.16, target: 'best-single' as const, folds: 4, quality: 0.9, cost: 1, bestSingle: { model: 'model-a', quality: 0.8, cost: 3 } };
+    const calibrated = new LearnedRouter(router.featurizer, router.head, router.models, { ...router.prices }, { ...router.training, calibration }).encode().bytes;
+    const spec = { artifact: { configMap: { name: 'cm', key: 'k' } }, candidates: { 'model-a': 'coder', 'model-b': 'chatty' } };
+    expect(compileRouter('auto', spec, { configMaps: () => calibrated }).policyText).toBe('lambda=3.16');
+    expect(compileRouter('auto', { ...spec, lambda: 20 }, { configMaps: () => calibrated }).policyText).toBe('lambda=20');
+    expect(compiled.policyText).toBe('lambda=10');
   });
 
   it('uses a threshold policy when configured', () => {

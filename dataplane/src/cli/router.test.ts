@@ -65,6 +65,20 @@ describe('switchboard router', () => {
     expect(threshold.out).toMatch(/rule: threshold quality>=0.99/);
   });
 
+  it('calibrates the default lambda on held-out quarters of the data with --calibrate, and eval and explain use it', async () => {
+    const out = join(dir, 'calibrated.router');
+    const trained = await run(['train', '--kind', 'knn', '--data', data, '--models', models, '--out', out, '--calibrate']);
+    expect(trained.code).toBe(0);
+    const line = /calibrated lambda ([0-9.]+): on held-out quarters of the data the router reaches quality [0-9.]+ at cost [0-9.]+ \(best single llama-3.1-nemotron-51b-instruct: [0-9.]+ at 1.800, so [0-9.]+x its cost/.exec(trained.out);
+    expect(line).not.toBeNull();
+    const lambda = Number(line![1]);
+    expect(lambda).not.toBe(10);
+    const report = JSON.parse((await run(['eval', '--model', out, '--data', data, '--models', models, '--json'])).out) as { router: { calibrated: { lambda: number; quality: number; cost: number } } };
+    expect(report.router.calibrated).toEqual({ lambda, quality: expect.any(Number), cost: expect.any(Number) });
+    expect((await run(['eval', '--model', out, '--data', data, '--models', models])).out).toMatch(new RegExp(`router at its calibrated lambda ${lambda}: quality`));
+    expect((await run(['explain', '--model', out, '--query', 'What is 2+2?'])).out).toMatch(new RegExp(`rule: willingness-to-pay lambda=${lambda}\n`));
+  });
+
   it('fails naming a model in the scores that the models file does not list', async () => {
     const bad = join(dir, 'ghost.jsonl');
     writeFileSync(bad, '{"question":"q","scores":{"gemma-2-9b-it":1}}\n{"question":"r","scores":{"ghost-1b":0.5}}\n');

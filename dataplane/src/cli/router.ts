@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { signCommand } from './router-sign.js';
 import {
   ArtifactError,
+  calibrateLambda,
   DataError,
-  defaultLambda,
   evaluate,
   headKinds,
   LearnedRouter,
@@ -22,7 +22,7 @@ import { qualityCostSvg } from '../routing/learned/plot.js';
 
 const USAGE = `usage: switchboard router <train|eval|explain|sign> [options]
 
-  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed|onnx:PATH|http:URL] [--seed N] [--rules FILE]
+  train   --kind ${Object.keys(headKinds).join('|')} --data FILE --models FILE --out FILE [--featurizer hashed|onnx:PATH|http:URL] [--seed N] [--rules FILE] [--calibrate]
           train a router on scored queries (JSON array or JSONL of {"question", "scores", "cost"?})
           and write the artifact; prints its sha256 digest. --kind rules mines keyword and length
           rules from the data, or takes hand-written ones from --rules FILE (JSON or YAML).
@@ -30,12 +30,15 @@ const USAGE = `usage: switchboard router <train|eval|explain|sign> [options]
           tokenizer.json beside it, or a folder with model.onnx and tokenizer.json); http:URL with
           an OpenAI-compatible embeddings endpoint [--embedding-model NAME] [--embedding-cache N]
           (key from $SWITCHBOARD_EMBEDDINGS_API_KEY). The artifact records the featurizer.
+          --calibrate also trains 4 routers on 3/4 of the data each and records the cheapest
+          lambda whose decisions on the held-out quarters reach the best single model's quality:
+          the router's default lambda (explain, and the gateway when no lambda is configured).
   eval    --model FILE --data FILE --models FILE [--json] [--plot FILE.svg]
           quality and cost of the router on scored queries against the best single model,
           the per-query oracle and random choice, and its quality/cost curve over lambda
           (--plot also draws the curve as an SVG)
   explain --model FILE --query TEXT [--lambda X | --threshold Q]
-          the decision for one query and the reasons for it
+          the decision for one query and the reasons for it (default: the calibrated lambda, else 10)
   sign    --model FILE --key KEY.pem [--out FILE]
           append an ed25519 signature over the artifact digest (verified by the gateway when
           a public key is configured); prints the digest
@@ -47,6 +50,9 @@ export interface RouterCommandIo {
 }
 
 class UsageError extends Error {}
+
+/** The eval report, plus the router's point at its calibrated lambda when the artifact records one. */
+type CalibratedReport = EvalReport & { router: EvalReport['router'] & { calibrated?: { lambda: number; quality: number; cost: number } } };
 
 function required(value: string | undefined, flag: string, what: string): string {
   if (value === undefined || value === '') throw new UsageError(`--${flag}: required (${what})`);
@@ -85,7 +91,7 @@ function numberFlag(value: string | undefined, flag: string, check: (n: number) 
 async function train(args: string[], out: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' }, rules: { type: 'string' }, 'embedding-model': { type: 'string' }, 'embedding-cache': { type: 'string' } },
+    options: { kind: { type: 'string' }, data: { type: 'string' }, models: { type: 'string' }, out: { type: 'string' }, featurizer: { type: 'string' }, seed: { type: 'string' }, rules: { type: 'string' }, 'embedding-model': { type: 'string' }, 'embedding-cache': { type: 'string' }, calibrate: { type: 'boolean' } },
     strict: true,
     allowPositionals: false,
   });
@@ -115,11 +121,20 @@ async function train(args: string[], out: (text: string) => void): Promise<numbe
           await openFeaturizer(choice, { ...(values['embedding-model'] === undefined ? {} : { embeddingModel: values['embedding-model'] }), ...(cacheSize === undefined ? {} : { cacheSize }) }),
           examples.map((e) => e.query),
         );
-  const router = LearnedRouter.train(examples, prices, { kind, seed, ...(head === undefined ? {} : { head }), ...(fixedFeaturizer === undefined ? {} : { fixedFeaturizer }) });
+  const options = { kind, seed, ...(head === undefined ? {} : { head }), ...(fixedFeaturizer === undefined ? {} : { fixedFeaturizer }) };
+  const calibration = values.calibrate === true ? calibrateLambda(examples, prices, options, 4, seed) : undefined;
+  const router = LearnedRouter.train(examples, prices, { ...options, ...(calibration === undefined ? {} : { calibration }) });
   const seconds = (performance.now() - started) / 1000;
   const { bytes, digest } = router.encode();
   writeFileSync(outPath, bytes);
   out(`trained ${kind} router on ${examples.length} queries, ${router.models.length} models, in ${seconds.toFixed(1)} s (${router.featurizer.type} featurizer, ${router.featurizer.dim} dimensions)\n`);
+  if (calibration !== undefined) {
+    const b = calibration.bestSingle;
+    out(
+      `calibrated lambda ${calibration.lambda}: on held-out quarters of the data the router reaches quality ${pct(calibration.quality)} at cost ${calibration.cost.toFixed(3)}` +
+        ` (best single ${b.model}: ${pct(b.quality)} at ${b.cost.toFixed(3)}, so ${(calibration.cost / b.cost).toFixed(2)}x its cost${calibration.quality >= b.quality ? '' : '; its quality is not reached at any lambda, so this is the best-quality one'})\n`,
+    );
+  }
   out(`wrote ${outPath} (${bytes.length} bytes) sha256:${digest}\n`);
   return 0;
 }
@@ -128,7 +143,7 @@ function pct(v: number): string {
   return (100 * v).toFixed(1);
 }
 
-function evalText(report: EvalReport, perModel: ReturnType<typeof summarizeModels>, digest: string): string {
+function evalText(report: CalibratedReport, perModel: ReturnType<typeof summarizeModels>, digest: string): string {
   const lines = [`router sha256:${digest}, ${report.n} queries`, '', 'model                                   quality   cost'];
   for (const [model, s] of Object.entries(perModel).sort((a, b) => b[1].quality - a[1].quality)) lines.push(`${model.padEnd(40)}${pct(s.quality).padStart(7)}  ${s.cost.toFixed(3).padStart(6)}`);
   const r = report.router;
@@ -140,6 +155,7 @@ function evalText(report: EvalReport, perModel: ReturnType<typeof summarizeModel
     `router argmax quality ${pct(r.argmax.quality)} at cost ${r.argmax.cost.toFixed(3)}`,
     `router reaches the best single quality at cost ${r.cost_at_best_single_quality === null ? 'never (not reached on the curve)' : r.cost_at_best_single_quality.toFixed(3)}`,
     `router quality at the best single cost: ${pct(r.quality_at_best_single_cost)}`,
+    ...(r.calibrated === undefined ? [] : [`router at its calibrated lambda ${r.calibrated.lambda}: quality ${pct(r.calibrated.quality)} at cost ${r.calibrated.cost.toFixed(3)}`]),
     '',
     'lambda      quality   cost',
     ...r.curve.map((p) => `${String(p.lambda).padEnd(10)}${pct(p.quality).padStart(8)}  ${p.cost.toFixed(3).padStart(6)}`),
@@ -161,7 +177,9 @@ async function evalCommand(args: string[], out: (text: string) => void): Promise
   const examples = parseExamples(readText(dataPath, 'data'), dataPath);
   const prices = parseModels(readText(modelsPath, 'models'), modelsPath);
   const router = await loaded.embeddedFor(examples.map((e) => e.query));
-  const report = evaluate(router, examples, prices);
+  const lambda = router.training.calibration?.lambda;
+  const base = evaluate(router, examples, prices);
+  const report: CalibratedReport = lambda === undefined ? base : { ...base, router: { ...base.router, calibrated: { ...evaluate(router, examples, prices, [lambda]).router.curve[0]! } } };
   const perModel = summarizeModels(examples, prices);
   if (values.plot !== undefined) writeFileSync(required(values.plot, 'plot', 'where to write the SVG'), qualityCostSvg(report, perModel, `${router.kind} router: quality vs cost over lambda`));
   out(values.json === true ? JSON.stringify(report) + '\n' : evalText(report, perModel, digest));
@@ -180,8 +198,8 @@ async function explain(args: string[], out: (text: string) => void): Promise<num
   if (values.lambda !== undefined && values.threshold !== undefined) throw new UsageError('--lambda and --threshold: pass one of them, not both');
   const lambda = numberFlag(values.lambda, 'lambda', (n) => n >= 0, 'a number >= 0');
   const threshold = numberFlag(values.threshold, 'threshold', (n) => n >= 0 && n <= 1, 'a quality from 0 to 1');
-  const policy: DecisionPolicy = threshold !== undefined ? { rule: 'threshold', quality: threshold } : { rule: 'willingness-to-pay', lambda: lambda ?? defaultLambda };
   const { router, digest } = loadRouter(modelPath);
+  const policy: DecisionPolicy = threshold !== undefined ? { rule: 'threshold', quality: threshold } : lambda !== undefined ? { rule: 'willingness-to-pay', lambda } : router.defaultPolicy;
   await router.routeAsync(values.query, { policy }); // the first call pays for JIT compilation (and model loading); time a warm one
   const started = performance.now();
   const decision = await router.routeAsync(values.query, { policy });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { AliasRoutingModel, ArtifactPublicKey, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
-import { defaultLambda, EMBEDDINGS_API_KEY_ENV, HttpFeaturizer, LearnedRouter, type DecisionPolicy, type ModelPrice } from '../routing/learned/index.js';
+import { EMBEDDINGS_API_KEY_ENV, HttpFeaturizer, LearnedRouter, type DecisionPolicy, type ModelPrice } from '../routing/learned/index.js';
 import { redactUri, type ArtifactDownloads, type UriArtifact } from '../routing/rollout/downloads.js';
 import { splitSignature, verifyArtifact } from '../routing/rollout/signature.js';
 
@@ -143,7 +143,7 @@ function compile(owner: string, spec: RouterSpec, ctx: ArtifactContext): Compile
   const router = withOverrides(loaded.router, spec);
   if (typeof router === 'string') throw new RouterArtifactError(`${where}: ${router}`);
   const policy: DecisionPolicy =
-    spec.threshold !== undefined ? { rule: 'threshold', quality: spec.threshold } : { rule: 'willingness-to-pay', lambda: spec.lambda ?? defaultLambda };
+    spec.threshold !== undefined ? { rule: 'threshold', quality: spec.threshold } : spec.lambda !== undefined ? { rule: 'willingness-to-pay', lambda: spec.lambda } : router.defaultPolicy;
   return {
     router,
     digest: loaded.digest,

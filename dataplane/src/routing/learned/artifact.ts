@@ -37,6 +37,26 @@ export interface ModelPrice {
   output: number;
 }
 
+/** A willingness to pay chosen on held-out predictions inside the training data (calibrate.ts). */
+export interface LambdaCalibration {
+  lambda: number;
+  /** What it was chosen to reach: the best single model's quality. */
+  target: 'best-single';
+  /** Inner cross-validation folds it was chosen on. */
+  folds: number;
+  /** On those held-out predictions: the router's quality and cost at lambda, and the best single model's. */
+  quality: number;
+  cost: number;
+  bestSingle: { model: string; quality: number; cost: number };
+}
+
+export interface TrainingRecord {
+  n: number;
+  seed: number;
+  folds: number;
+  calibration?: LambdaCalibration;
+}
+
 export interface ArtifactHeader {
   /** Router head kind: knn, linear, ... */
   kind: string;
@@ -46,7 +66,7 @@ export interface ArtifactHeader {
   models: string[];
   prices: Record<string, ModelPrice>;
   head: { params: Record<string, unknown> };
-  training: { n: number; seed: number; folds: number };
+  training: TrainingRecord;
   tensors: TensorEntry[];
   payloadSha256: string;
 }
@@ -140,6 +160,10 @@ function checkHeader(h: ArtifactHeader): void {
   if (!Array.isArray(h.models) || h.models.length === 0 || !h.models.every((m) => typeof m === 'string')) problems.push('models: expected a non-empty array of model names');
   if (typeof h.prices !== 'object' || h.prices === null) problems.push('prices: expected an object');
   if (typeof h.payloadSha256 !== 'string') problems.push('payloadSha256: expected a hex string');
+  const calibration = (h.training as TrainingRecord | undefined)?.calibration;
+  if (calibration !== undefined && (typeof calibration?.lambda !== 'number' || !Number.isFinite(calibration.lambda) || calibration.lambda < 0)) {
+    problems.push(`training.calibration.lambda: got ${JSON.stringify(calibration?.lambda)}; expected a number >= 0`);
+  }
   if (!Array.isArray(h.tensors)) problems.push('tensors: expected an array');
   else {
     for (const t of h.tensors) {

@@ -1,7 +1,8 @@
 // k-fold cross-validation: the honest estimate of how a router does on queries it has not seen.
 import type { ModelPrice } from './artifact.js';
 import type { RoutingExample } from './dataset.js';
-import { evaluate, type EvalReport } from './evaluate.js';
+import { calibrateLambda } from './calibrate.js';
+import { evaluate, type EvalReport, type QualityCost } from './evaluate.js';
 import { seededRandom } from '../../seeded-random.js';
 import { LearnedRouter, type TrainOptions } from './router.js';
 
@@ -38,16 +39,25 @@ export interface CrossValidation {
   gain: MeanSpread;
   /** Cheapest curve cost reaching the best single model's quality, as a fraction of its cost (folds where it is reached). */
   costRatioAtBestQuality: MeanSpread & { reachedIn: number };
+  /**
+   * With `calibrate`: per fold, the router at the lambda calibrated inside that fold's training part
+   * (never on the held-out queries), and across folds its gain over the best single model and its
+   * cost as a fraction of the best single's.
+   */
+  calibrated?: { folds: ({ lambda: number } & QualityCost)[]; gain: MeanSpread; costRatio: MeanSpread };
 }
 
-export function crossValidate(examples: readonly RoutingExample[], prices: Record<string, ModelPrice>, options: TrainOptions, folds = 5, seed = 1): CrossValidation {
+export function crossValidate(examples: readonly RoutingExample[], prices: Record<string, ModelPrice>, options: TrainOptions, folds = 5, seed = 1, calibrate = false): CrossValidation {
   const fold = foldAssignment(examples.length, folds, seed);
   const reports: EvalReport[] = [];
+  const calibrated: ({ lambda: number } & QualityCost)[] = [];
   for (let f = 0; f < folds; f++) {
     const train = examples.filter((_, i) => fold[i] !== f);
     const test = examples.filter((_, i) => fold[i] === f);
-    const router = LearnedRouter.train(train, prices, { ...options, folds });
+    const calibration = calibrate ? calibrateLambda(train, prices, options, 4, seed) : undefined;
+    const router = LearnedRouter.train(train, prices, { ...options, folds, ...(calibration === undefined ? {} : { calibration }) });
     reports.push(evaluate(router, test, prices));
+    if (calibration !== undefined) calibrated.push(evaluate(router, test, prices, [calibration.lambda]).router.curve[0]!);
   }
   const ratios = reports.flatMap((r) => (r.router.cost_at_best_single_quality === null ? [] : [r.router.cost_at_best_single_quality / r.best_single.cost]));
   return {
@@ -56,5 +66,14 @@ export function crossValidate(examples: readonly RoutingExample[], prices: Recor
     bestSingleQuality: meanSpread(reports.map((r) => r.best_single.quality)),
     gain: meanSpread(reports.map((r) => r.router.argmax.quality - r.best_single.quality)),
     costRatioAtBestQuality: { ...(ratios.length > 0 ? meanSpread(ratios) : { mean: NaN, std: NaN }), reachedIn: ratios.length },
+    ...(calibrate
+      ? {
+          calibrated: {
+            folds: calibrated,
+            gain: meanSpread(calibrated.map((c, f) => c.quality - reports[f]!.best_single.quality)),
+            costRatio: meanSpread(calibrated.map((c, f) => c.cost / reports[f]!.best_single.cost)),
+          },
+        }
+      : {}),
   };
 }

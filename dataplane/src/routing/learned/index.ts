@@ -3,6 +3,7 @@ export { ArtifactError, ARTIFACT_VERSION, decodeArtifact, encodeArtifact, type A
 export { crossValidate, foldAssignment, meanSpread, type CrossValidation } from './crossval.js';
 export { seededRandom } from '../../seeded-random.js';
 export { DataError, parseExamples, parseModels, type RoutingExample } from './dataset.js';
+export { calibrateLambda, calibrationLambdas } from './calibrate.js';
 export { defaultLambdas, evaluate, evaluatePredictions, summarizeModels, type EvalReport } from './evaluate.js';
 export { defaultHashedParams, HashedFeaturizer, type AsyncFeaturizer, type Featurizer, type FeaturizerRecord, type HashedFeaturizerParams, type SyncFeaturizer } from './featurizer.js';
 export { EMBEDDINGS_API_KEY_ENV, featurizerOf, openFeaturizer, parseFeaturizerFlag, type FeaturizerChoice } from './featurizers/choice.js';

@@ -1,6 +1,6 @@
 // A trained router: featurizer + head + the candidates' prices. Trains, saves to and loads from
 // the artifact format, and routes one query (featurize -> predict -> decide).
-import { ArtifactError, decodeArtifact, encodeArtifact, type Artifact, type ModelPrice } from './artifact.js';
+import { ArtifactError, decodeArtifact, encodeArtifact, type Artifact, type LambdaCalibration, type ModelPrice, type TrainingRecord } from './artifact.js';
 import { DataError, scoredModels, type RoutingExample } from './dataset.js';
 import { defaultHashedParams, HashedFeaturizer, type Featurizer, type HashedFeaturizerParams, type SyncFeaturizer } from './featurizer.js';
 import { featurizerOf } from './featurizers/choice.js';
@@ -39,6 +39,8 @@ export interface TrainOptions {
   seed?: number;
   /** Recorded in the artifact: how many folds the hyperparameters were validated with (0 = none). */
   folds?: number;
+  /** Recorded in the artifact: the lambda calibrated for this router (calibrateLambda), its default policy. */
+  calibration?: LambdaCalibration;
 }
 
 export interface RouteOptions {
@@ -64,16 +66,19 @@ export class LearnedRouter {
   readonly prices: Readonly<Record<string, ModelPrice>>;
   readonly featurizer: Featurizer;
   readonly head: RouterHead;
-  readonly training: { n: number; seed: number; folds: number };
+  readonly training: TrainingRecord;
+  /** Without a policy of the caller's: the calibrated lambda when training recorded one, else defaultLambda. */
+  readonly defaultPolicy: DecisionPolicy;
   private readonly scratch: Float64Array;
 
-  constructor(featurizer: Featurizer, head: RouterHead, models: readonly string[], prices: Record<string, ModelPrice>, training: { n: number; seed: number; folds: number }) {
+  constructor(featurizer: Featurizer, head: RouterHead, models: readonly string[], prices: Record<string, ModelPrice>, training: TrainingRecord) {
     this.kind = head.kind;
     this.featurizer = featurizer;
     this.head = head;
     this.models = models;
     this.prices = prices;
     this.training = training;
+    this.defaultPolicy = { rule: 'willingness-to-pay', lambda: training.calibration?.lambda ?? defaultLambda };
     this.scratch = new Float64Array(models.length);
   }
 
@@ -89,7 +94,7 @@ export class LearnedRouter {
     const head = kind.train(set, { ...dense, ...options.head }, seed);
     const used: Record<string, ModelPrice> = {};
     for (const m of models) used[m] = prices[m]!;
-    return new LearnedRouter(featurizer, head, models, used, { n: examples.length, seed, folds: options.folds ?? 0 });
+    return new LearnedRouter(featurizer, head, models, used, { n: examples.length, seed, folds: options.folds ?? 0, ...(options.calibration === undefined ? {} : { calibration: options.calibration }) });
   }
 
   static load(bytes: Uint8Array, digest?: string): { router: LearnedRouter; digest: string } {
@@ -168,7 +173,7 @@ export class LearnedRouter {
     this.models.forEach((model, k) => {
       if (allowed === null || allowed.has(model)) estimates.push({ model, quality: this.scratch[k]!, cost: this.price(model) });
     });
-    const decision = decide(estimates, options.policy ?? { rule: 'willingness-to-pay', lambda: defaultLambda }, options.unavailable);
+    const decision = decide(estimates, options.policy ?? this.defaultPolicy, options.unavailable);
     if (options.timing) {
       options.timing.headMs = predicted - started;
       options.timing.policyMs = performance.now() - predicted;
