@@ -21,6 +21,7 @@ import { repoRoot } from '../../test/operator-e2e/operator-process.ts';
 import { describeEdits, StandaloneFileRig } from '../../test/hot-reload/file-rig.ts';
 import { HotReloadRig, describeChanges } from '../../test/hot-reload/rig.ts';
 import { describeLoad, type ConfigLedger, type OpenLoopLoad } from '../../test/hot-reload/load.ts';
+import type { LoadedRig } from '../../test/hot-reload/loaded-rig.ts';
 import { percentile } from '../lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, changes: { type: 'string' } } });
@@ -55,6 +56,20 @@ interface Section {
   rows: Row[];
   /** Per change, ms from its start. */
   samples: object[];
+}
+
+/** A section's timings; its requests row is added once every request sent in [from, to] has ended. */
+interface Timed extends Section {
+  from: number;
+  to: number;
+  /** Which data planes took the load, for the requests row. */
+  over: string;
+}
+
+/** What one rig measured: its sections, and one line on its load over the whole run. */
+interface RigResult {
+  sections: Section[];
+  load: string;
 }
 
 /** `measure(rig)`, then stops everything the rig started, also on Ctrl-C. */
@@ -93,27 +108,30 @@ function requestsRow(load: OpenLoopLoad, ledger: ConfigLedger, from: number, to:
   };
 }
 
-async function fileSource(): Promise<Section> {
+/** Stops the load (waiting for every request in flight), then adds each section's requests row. */
+async function finish(rig: LoadedRig, timed: Timed[]): Promise<RigResult> {
+  await rig.load.stop();
+  const load = describeLoad(rig.load);
+  log(load);
+  for (const o of rig.load.failures().slice(0, 5)) log(`failed: ${o.target}, sent at ${((o.start - t0) / 1000).toFixed(1)} s, ended ${((o.end - o.start) / 1000).toFixed(1)} s later: ${o.error}`);
+  const sections = timed.map(({ title, rows, samples, from, to, over }) => ({ title, rows: [...rows, requestsRow(rig.load, rig.ledger, from, to, over)], samples }));
+  return { sections, load };
+}
+
+async function fileSource(): Promise<RigResult> {
   log(`file source: ${changeCount} edits; building and starting the mock and the gateway`);
   return withRig(await StandaloneFileRig.start({ rps: RPS, maxLoadMs: MAX_LOAD_MS, log }), async (rig) => {
     const from = performance.now();
     const toServing = await rig.applyEdits(1, changeCount, CHANGE_TIMEOUT_MS);
     const to = performance.now();
-    await rig.load.stop();
     log(describeEdits(toServing));
-    log(describeLoad(rig.load));
-    return {
-      title: 'File source: `switchboard gateway --config FILE`',
-      rows: [
-        servingRow(`file edit (write a temporary file, rename it over the config) → the gateway serving the new hash (${toServing.length} edits)`, toServing),
-        requestsRow(rig.load, rig.ledger, from, to, 'the gateway'),
-      ],
-      samples: toServing.map((ms) => ({ toServing: ms })),
-    };
+    const metric = `file edit (write a temporary file, rename it over the config) → the gateway serving the new hash (${toServing.length} edits)`;
+    const samples = toServing.map((ms) => ({ toServing: ms }));
+    return finish(rig, [{ title: 'File source: `switchboard gateway --config FILE`', rows: [servingRow(metric, toServing)], samples, from, to, over: 'the gateway' }]);
   });
 }
 
-async function operatorPath(rig: HotReloadRig): Promise<Section> {
+async function operatorPath(rig: HotReloadRig): Promise<Timed> {
   const from = performance.now();
   const changes = await rig.timedChanges(1, changeCount, CHANGE_TIMEOUT_MS);
   const to = performance.now();
@@ -124,14 +142,16 @@ async function operatorPath(rig: HotReloadRig): Promise<Section> {
       servingRow(`\`kubectl apply\` started → both data planes serving the new hash (${changes.length} changes)`, changes.map((c) => c.toServing)),
       { metric: "the same, from `kubectl`'s exit", target: '—', measured: p50p99(changes.map((c) => c.afterKubectl)), result: '—' },
       { metric: '`kubectl apply` started → `ConfigApplied` True for the new hash', target: '—', measured: p50p99(changes.map((c) => c.toConfigApplied)), result: '—' },
-      requestsRow(rig.load, rig.ledger, from, to, 'both data planes'),
     ],
     samples: changes.map(({ hash, toServing, afterKubectl, toConfigApplied }) => ({ hash, toServing, afterKubectl, toConfigApplied })),
+    from,
+    to,
+    over: 'both data planes',
   };
 }
 
 /** On the operator section's cluster, after it: the load moves to a data plane of its own. */
-async function configMapSource(rig: HotReloadRig): Promise<Section> {
+async function configMapSource(rig: HotReloadRig): Promise<Timed> {
   const direct = await rig.startDirectDataPlane(FIRST_DIRECT_CHANGE);
   rig.load.setTargets([direct]);
   const from = performance.now();
@@ -142,27 +162,27 @@ async function configMapSource(rig: HotReloadRig): Promise<Section> {
   log(`kubectl apply ConfigMap -> serving, ${changes.length} changes: ${serving.measured} (from kubectl's exit: ${afterKubectl})`);
   return {
     title: 'Kubernetes without the operator: `kubectl apply` ConfigMap → one data plane (`--configmap`)',
-    rows: [serving, { metric: "the same, from `kubectl`'s exit", target: '—', measured: afterKubectl, result: '—' }, requestsRow(rig.load, rig.ledger, from, to, 'the data plane')],
+    rows: [serving, { metric: "the same, from `kubectl`'s exit", target: '—', measured: afterKubectl, result: '—' }],
     samples: changes,
+    from,
+    to,
+    over: 'the data plane',
   };
 }
 
-async function kubernetes(): Promise<Section[]> {
+async function kubernetes(): Promise<RigResult> {
   log(`kubernetes: ${changeCount} GatewayConfig changes, then ${changeCount} direct ConfigMap changes; building and starting the rig`);
-  return withRig(await HotReloadRig.start({ rps: RPS, maxLoadMs: MAX_LOAD_MS, log }), async (rig) => {
-    const sections = [await operatorPath(rig), await configMapSource(rig)];
-    await rig.load.stop();
-    log(describeLoad(rig.load));
-    return sections;
-  });
+  return withRig(await HotReloadRig.start({ rps: RPS, maxLoadMs: MAX_LOAD_MS, log }), async (rig) => finish(rig, [await operatorPath(rig), await configMapSource(rig)]));
 }
 
 async function main(): Promise<void> {
   log(`plan: ${changeCount} changes per section under ${RPS} rps${quick ? ' (--quick)' : ''}`);
-  const sections = [await fileSource(), ...(await kubernetes())];
+  const rigs = [await fileSource(), await kubernetes()];
+  const sections = rigs.flatMap((r) => r.sections);
   const env = `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${(totalmem() / 2 ** 30).toFixed(0)} GiB${quick ? ' · --quick' : ''}`;
   const table = (rows: Row[]): string => ['| metric | target | measured | result |', '|---|---|---|---|', ...rows.map((r) => `| ${r.metric} | ${r.target} | ${r.measured} | ${r.result} |`)].join('\n');
-  const report = `# Hot reload end to end\n\n${env}\n${sections.map((s) => `\n## ${s.title}\n\n${table(s.rows)}\n`).join('')}`;
+  const loads = `Load over each rig's whole run (set-up and the gap between sections included):\n\n${rigs.map((r) => `- ${r.load}`).join('\n')}\n`;
+  const report = `# Hot reload end to end\n\n${env}\n${sections.map((s) => `\n## ${s.title}\n\n${table(s.rows)}\n`).join('')}\n${loads}`;
   process.stdout.write(`${report}\n`);
   const name = quick ? 'hot-reload-quick' : 'hot-reload';
   const dir = join(repoRoot, 'bench', 'results');
