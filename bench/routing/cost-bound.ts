@@ -86,7 +86,12 @@ for (let f = 0; f < folds; f++) {
     for (const share of shares) {
       const part = train.filter((_, i) => i % Math.round(1 / share) === 0);
       const router = LearnedRouter.train(part, prices, { kind: 'knn', seed });
-      record(`knn trained on ${share * 100}% of the training folds`, (e) => router.predict(e.query), models, test);
+      // Its models are listed in the order its part first scores them: align to `models`.
+      const at = models.map((m) => router.models.indexOf(m));
+      record(`knn trained on ${share * 100}% of the training folds`, (e) => {
+        const p = router.predict(e.query);
+        return at.map((k) => p[k]!);
+      }, models, test);
     }
   }
 }

@@ -46,6 +46,13 @@ describe('lambda calibration', () => {
     expect(LearnedRouter.train(data, prices, { kind: 'knn' }).defaultPolicy).toEqual({ rule: 'willingness-to-pay', lambda: defaultLambda });
   });
 
+  it('does not depend on the order in which records list their scores (inner routers list models as first seen)', () => {
+    const reordered = data.map((e, i) => ({ query: e.query, scores: Object.fromEntries(i % 2 === 0 ? Object.entries(e.scores) : Object.entries(e.scores).reverse()) }));
+    // Fold 0's training part starts with a reversed record, fold 1's with one in order.
+    expect(Object.keys(reordered[0]!.scores)).not.toEqual(Object.keys(reordered[1]!.scores));
+    expect(calibrateLambda(reordered, prices, { kind: 'knn' }, 4, 1)).toEqual(calibration);
+  });
+
   it('takes the highest-quality lambda when no lambda reaches the best single model', () => {
     // Scores that the text cannot predict: every query is the same words.
     const noise = data.map((e, i) => ({ query: 'the same words every time', scores: i % 2 === 0 ? { mathy: 1, coder: 0, cheap: 0 } : { mathy: 0, coder: 1, cheap: 0.2 } }));
