@@ -113,7 +113,9 @@ async function main(): Promise<void> {
     const mock = await startMock('mock', { ttftMs: 0, tokensPerSecond: 0, responseTokens: 16 });
     servers.push(mock);
     // TRACING_PROF=DIR: both gateways write a V8 CPU profile (DIR/off, DIR/on) for bench/tracing/profile-summary.ts.
-    const profile = (name: string): string[] => (process.env.TRACING_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.TRACING_PROF, name)}`] : []);
+    // TRACING_NODE_FLAGS="...": extra Node/V8 flags for both gateways (experiments).
+    const extra = process.env.TRACING_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? [];
+    const profile = (name: string): string[] => [...extra, ...(process.env.TRACING_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.TRACING_PROF, name)}`] : [])];
     const off = await startGateway('tracing-off', config(mock.url), join(work, 'off.log'), profile('off'));
     servers.push(off);
     const on = await startGateway('tracing-on', config(mock.url, backend.otlpUrl), join(work, 'on.log'), profile('on'));
