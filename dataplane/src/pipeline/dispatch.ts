@@ -1,5 +1,6 @@
 // Routes one exchange: picks a deployment of the alias, tries it, retries elsewhere on
 // retryable failures while nothing has reached the client, then walks the fallback chain.
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeploymentTarget, ModelGroup } from '../config/runtime-state.js';
 import { TranslationError, translatorFor, upstreamOperation } from '../providers/index.js';
@@ -10,6 +11,7 @@ import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult, RoutedTry, SkippedDeployment } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
+import { readFirstChunk } from './body-chunks.js';
 import { learnedPickAny, routingText } from './learned-pick.js';
 import { decideVirtualAlias, type AliasDecision } from '../routing/rollout/alias-router.js';
 import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
@@ -101,10 +103,9 @@ function responseHeaders(ex: Exchange, alias: string, target: DeploymentTarget, 
 }
 
 /** Reads the first chunk of a body; a failure here still counts as "nothing reached the client". */
-async function firstChunk(iterator: AsyncIterator<Buffer>): Promise<{ ok: true; chunk: Buffer | undefined } | { ok: false; reason: string }> {
+async function firstChunk(body: Readable): Promise<{ ok: true; chunk: Buffer | undefined } | { ok: false; reason: string }> {
   try {
-    const next = await iterator.next();
-    return { ok: true, chunk: next.done ? undefined : next.value };
+    return { ok: true, chunk: await readFirstChunk(body) };
   } catch (error) {
     return { ok: false, reason: `stream ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
   }
@@ -162,15 +163,15 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     span?.end({ status: outcome.status, body: text, inputTokens: usage?.inputTokens, outputTokens: usage?.outputTokens });
     return { kind: 'served', status: 200, usage, completed: true, ttfbMs: outcome.ttfbMs };
   }
-  const iterator = outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const head = await firstChunk(iterator);
+  const head = await firstChunk(outcome.body);
   if (!head.ok) {
     span?.end({ status: outcome.status, error: head.reason });
     return { kind: 'failed', reason: head.reason };
   }
   span?.firstChunk(head.chunk);
   const firstChunkAt = performance.now();
-  const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), span ? span.observe(iterator) : iterator, headers(), {
+  const rest = span ? span.observe(outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : outcome.body;
+  const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), rest, headers(), {
     upstreamWire: wire,
     clientWire: ex.clientWire,
     translator: call.translator,

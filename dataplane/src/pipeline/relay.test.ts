@@ -1,20 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
+import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { StreamRegistry } from '../lifecycle/shutdown.js';
 import { HEARTBEAT, relayStream, shutdownEvent, type StreamRelayOptions } from './relay.js';
 
 /** Collects what the relay writes to the client. */
 function fakeResponse(): { res: ServerResponse; body: () => string; writes: () => number } {
   const parts: string[] = [];
-  const res = {
+  const res = Object.assign(new EventEmitter(), {
     destroyed: false,
+    writableNeedDrain: false,
     writeHead: () => res,
     write: (data: string | Buffer) => {
       parts.push(data.toString());
       return true;
     },
     end: () => undefined,
-  };
+  });
   return { res: res as unknown as ServerResponse, body: () => parts.join(''), writes: () => parts.length };
 }
 
@@ -90,6 +93,48 @@ describe('stream relay', () => {
     const events = body().trim().split('\n\n');
     expect(events.at(-1)).toBe('data: [DONE]');
     expect(JSON.parse(events.at(-2)!.slice('data: '.length))).toMatchObject({ error: { code: 'stream_interrupted', type: 'api_error' } });
+  });
+});
+
+describe('stream relay from the upstream body itself (no iterator)', () => {
+  const options: StreamRelayOptions = { upstreamWire: 'openai', clientWire: 'openai', translator: undefined, clientModel: 'm', includeUsage: true, hideUsageChunk: false };
+
+  it('relays the rest of the body byte for byte and reads usage', async () => {
+    const { res, body, writes } = fakeResponse();
+    const upstream = new PassThrough();
+    const relayed = relayStream(res, Buffer.from(stream[0]!), upstream, {}, options);
+    for (const event of stream.slice(1)) upstream.write(event);
+    upstream.end();
+    const result = await relayed;
+    expect(body()).toBe(stream.join(''));
+    expect(writes()).toBe(4);
+    expect(result).toEqual({ usage: { inputTokens: 3, outputTokens: 2 }, completed: true });
+  });
+
+  it('ends with the shutdown event when the shutdown cancels the body', async () => {
+    const { res, body } = fakeResponse();
+    const streams = new StreamRegistry();
+    const upstream = new PassThrough();
+    const relayed = relayStream(res, Buffer.from(content('a')), upstream, {}, { ...options, includeUsage: false, streams, cancel: () => upstream.destroy() });
+    await new Promise((resolve) => setImmediate(resolve));
+    streams.endAll();
+    const result = await relayed;
+    expect(result.completed).toBe(false);
+    expect(body()).toBe(content('a') + shutdownEvent('openai'));
+  });
+
+  it('ends a body the upstream cut with the retryable error event', async () => {
+    const { res, body } = fakeResponse();
+    const upstream = new PassThrough();
+    const relayed = relayStream(res, Buffer.from(content('a')), upstream, {}, { ...options, includeUsage: false });
+    upstream.write(content('b'));
+    upstream.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const result = await relayed;
+    expect(result.completed).toBe(false);
+    const events = body().trim().split('\n\n');
+    expect(events.slice(0, 2)).toEqual([content('a').trim(), content('b').trim()]);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.at(-2)).toContain('upstream stream interrupted: ECONNRESET');
   });
 });
 

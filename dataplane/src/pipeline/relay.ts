@@ -2,6 +2,8 @@
 // buffering beyond the event being parsed, translated when client and upstream wires differ.
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { forEachChunk } from './body-chunks.js';
 import { SseParser } from '../sse/parser.js';
 import { formatSse } from '../sse/format.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
@@ -79,7 +81,8 @@ export const HEARTBEAT = ': keep-alive\n\n';
 
 /**
  * Relays an SSE stream whose first chunk has already been read (so the try can no longer be
- * retried). On an upstream failure mid-stream, ends with a well-formed error event.
+ * retried): the rest comes from the upstream body itself, or from an iterator over it (a traced
+ * try). On an upstream failure mid-stream, ends with a well-formed error event.
  *
  * Pass-through streams take a fast path: a chunk made of whole events that carries no usage is
  * written as the very bytes received, without decoding; only the few chunks that carry usage (or
@@ -88,7 +91,7 @@ export const HEARTBEAT = ': keep-alive\n\n';
 export async function relayStream(
   res: ServerResponse,
   first: Buffer,
-  rest: AsyncIterator<Buffer>,
+  rest: Readable | AsyncIterator<Buffer>,
   headers: ResponseHeaders,
   opts: StreamRelayOptions,
 ): Promise<{ usage: Usage | undefined; completed: boolean }> {
@@ -120,10 +123,11 @@ export async function relayStream(
           heartbeat!.refresh();
         }, opts.heartbeatMs)
       : undefined;
-  const write = async (data: string | Buffer): Promise<void> => {
-    if (data.length === 0) return;
+  /** False when the client is not keeping up: wait for 'drain' before the next write. */
+  const write = (data: string | Buffer): boolean => {
+    if (data.length === 0) return true;
     heartbeat?.refresh();
-    if (!res.write(data)) await once(res, 'drain');
+    return res.write(data);
   };
   let ending = false;
   const unregister = opts.streams?.add({
@@ -133,22 +137,26 @@ export async function relayStream(
       opts.cancel?.();
     },
   });
-  const relay = async (chunk: Buffer): Promise<void> => {
+  const relay = (chunk: Buffer): boolean => {
     const whole = endsEvent(chunk);
     if (!translating && atBoundary && whole && chunk.indexOf(marker) === -1 && !(opts.hideUsageChunk && chunk.indexOf(emptyChoices) !== -1)) {
-      await write(chunk);
-      return;
+      return write(chunk);
     }
     atBoundary = whole;
-    await write(render(parser.push(chunk)));
+    return write(render(parser.push(chunk)));
   };
 
   let completed = false;
   try {
-    await relay(first);
-    for (let next = await rest.next(); !next.done && !ending; next = await rest.next()) await relay(next.value);
+    relay(first);
+    if (rest instanceof Readable) await forEachChunk(rest, res, relay);
+    else {
+      for (let next = await rest.next(); !next.done && !ending; next = await rest.next()) {
+        if (!relay(next.value)) await once(res, 'drain');
+      }
+    }
     if (ending) throw new Error('gateway shutdown');
-    await write(render(parser.end()) + (translating ? translating.end() : ''));
+    write(render(parser.end()) + (translating ? translating.end() : ''));
     completed = true;
   } catch (error) {
     if (!res.destroyed) res.write(ending ? shutdownEvent(opts.clientWire) : streamErrorEvent(opts.clientWire, error));
