@@ -4,7 +4,8 @@
 // are computed once and cached (git-ignored, in ~/.cache/switchboard/routing-embeddings/), keyed
 // by the model's and the data's sha256. Writes bench/results/routing-onnx.md.
 // Needs the build (`npx tsc -b`) and the model (`bash scripts/models/fetch-minilm.sh`).
-// usage: node bench/routing/onnx-cv.ts [--kinds knn,linear,mlp,mf] [--folds 5] [--seed 1] [--latency 200]
+// usage: node bench/routing/onnx-cv.ts [--kinds knn,linear,mlp,mf] [--folds 5] [--seed 1] [--latency 200] [--calibrate]
+// --calibrate adds each router at the lambda calibrated inside each fold's training part.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
@@ -23,6 +24,7 @@ const cache = process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache/switchboa
 const { values: flags } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'knn,linear,mlp,mf' },
+    calibrate: { type: 'boolean', default: false },
     folds: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
     latency: { type: 'string', default: '200' },
@@ -90,24 +92,28 @@ const pts = (v: number): string => (100 * v).toFixed(1);
 const cell = (cv: CrossValidation): string => `${pts(cv.argmaxQuality.mean)} ± ${pts(cv.argmaxQuality.std)} (${cv.gain.mean >= 0 ? '+' : ''}${pts(cv.gain.mean)})`;
 const ratio = (cv: CrossValidation): string =>
   cv.costRatioAtBestQuality.reachedIn === 0 ? 'not reached' : `${cv.costRatioAtBestQuality.mean.toFixed(2)} (${cv.costRatioAtBestQuality.reachedIn}/${folds})`;
+const calibrated = (cv: CrossValidation): string => {
+  const c = cv.calibrated;
+  return c === undefined ? '—' : `${c.gain.mean >= 0 ? '+' : ''}${pts(c.gain.mean)} ± ${pts(c.gain.std)}, ${c.costRatio.mean.toFixed(2)} ± ${c.costRatio.std.toFixed(2)}`;
+};
 const lines = [
   `## onnx featurizer (all-MiniLM-L6-v2 int8, ${dim} dimensions) vs hashed: ${examples.length} queries, ${folds}-fold cross-validation, seed ${seed}; ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), Node ${process.version}`,
   '',
   `Featurize latency, one query at a time: ${sample.length} queries of the data (≤ 256 tokens) p50 ${percentile(times, 0.5).toFixed(1)} ms, p99 ${percentile(times, 0.99).toFixed(1)} ms; a short query p50 ${percentile(shortTimes, 0.5).toFixed(1)} ms, p99 ${percentile(shortTimes, 0.99).toFixed(1)} ms.`,
   '',
-  '| head | hashed: argmax quality (vs best single) | onnx: argmax quality (vs best single) | hashed: cost to reach best single, × its cost | onnx: same | hashed s per fold (train + eval) | onnx s per fold |',
-  '|---|---|---|---|---|---|---|',
+  `| head | hashed: argmax quality (vs best single) | onnx: argmax quality (vs best single) | hashed: cost to reach best single, × its cost | onnx: same | ${flags.calibrate ? 'hashed, at the lambda calibrated in the training folds: vs best single, cost × its cost | onnx: same | ' : ''}hashed s per fold (train + eval) | onnx s per fold |`,
+  `|---|---|---|---|---|${flags.calibrate ? '---|---|' : ''}---|---|`,
 ];
 for (const kind of flags.kinds.split(',')) {
   log(`cross-validating ${kind} (hashed)`);
   let s = performance.now();
-  const hashed = crossValidate(examples, prices, { kind, seed }, folds, seed);
+  const hashed = crossValidate(examples, prices, { kind, seed }, folds, seed, flags.calibrate);
   const hashedSeconds = (performance.now() - s) / 1000 / folds;
   log(`cross-validating ${kind} (onnx)`);
   s = performance.now();
-  const dense = crossValidate(examples, prices, { kind, seed, fixedFeaturizer: embedded }, folds, seed);
+  const dense = crossValidate(examples, prices, { kind, seed, fixedFeaturizer: embedded }, folds, seed, flags.calibrate);
   const denseSeconds = (performance.now() - s) / 1000 / folds;
-  lines.push(`| ${kind} | ${cell(hashed)} | ${cell(dense)} | ${ratio(hashed)} | ${ratio(dense)} | ${hashedSeconds.toFixed(1)} | ${denseSeconds.toFixed(1)} |`);
+  lines.push(`| ${kind} | ${cell(hashed)} | ${cell(dense)} | ${ratio(hashed)} | ${ratio(dense)} | ${flags.calibrate ? `${calibrated(hashed)} | ${calibrated(dense)} | ` : ''}${hashedSeconds.toFixed(1)} | ${denseSeconds.toFixed(1)} |`);
 }
 lines.push('');
 const table = lines.join('\n');
