@@ -166,14 +166,16 @@ async function streams(job: StreamsJob): Promise<StreamsResult> {
   const byTarget: StreamsResult['byTarget'] = {};
   const pools = job.targets.map((t) => poolFor(t, job.concurrency));
   const workers: Promise<void>[] = [];
-  // Workers of every target start together, so each sees the same machine at the same time.
+  // Workers of every target run side by side, so each sees the same machine at the same time.
+  // With a ramp, every (worker, target) pair starts at its own offset within it.
+  const slots = job.concurrency * job.targets.length;
   for (let w = 0; w < job.concurrency; w++) {
     job.targets.forEach((target, i) => {
       const entry = (byTarget[target.name] ??= { streams: [], errors: 0, firstError: undefined });
       const share = Math.floor(job.perTarget / job.concurrency) + (w < job.perTarget % job.concurrency ? 1 : 0);
       workers.push(
         (async () => {
-          if (job.rampMs) await delay((w * job.rampMs) / job.concurrency);
+          if (job.rampMs) await delay(((w * job.targets.length + i) * job.rampMs) / slots);
           for (let n = 0; n < share; n++) {
             try {
               entry.streams.push(await stream(pools[i]!, target));

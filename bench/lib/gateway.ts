@@ -15,6 +15,9 @@ export function writeGatewayConfig(dir: string, clientKey: string, aliases: Reco
       deployments: [{ name: `${name}-mock`, provider: 'openai-compatible', model: 'mock-gpt', baseUrl: `${url}/v1` }],
     })),
     auth: { clientKeys: [{ name: 'bench', sha256: createHash('sha256').update(clientKey).digest('hex') }] },
+    // Stop at once when the run is over (the 5 s default outlasts the runner's SIGKILL, and a
+    // killed gateway writes no --cpu-prof profile).
+    shutdown: { drainDelay: '0s' },
   };
   writeFileSync(path, JSON.stringify(config));
   return path;

@@ -41,7 +41,10 @@ export interface StreamsJob {
   targets: Target[];
   perTarget: number;
   concurrency: number;
-  /** Spread the workers' first starts over this long (a burst of connects is another test). */
+  /**
+   * Spread the workers' first starts over this long: a burst of connects is another test, and
+   * streams started in the same millisecond stay in phase, so their chunks arrive in bursts.
+   */
   rampMs?: number;
 }
 

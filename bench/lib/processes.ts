@@ -138,6 +138,13 @@ export async function startReference(name: string, upstream: string): Promise<Se
   return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/healthz` });
 }
 
+/** bench/socket-relay.ts in front of the mock at `upstream` (ready once the mock answers through it). */
+export async function startSocketRelay(name: string, upstream: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [`${repoRoot}bench/socket-relay.ts`, '--port', String(port), '--upstream', upstream];
+  return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/mock/health` });
+}
+
 export interface Memory {
   rssMb: number;
   hwmMb: number;
