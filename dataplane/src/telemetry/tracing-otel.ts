@@ -12,12 +12,14 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
+  AlwaysOnSampler,
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
@@ -49,13 +51,14 @@ class LiveRatioSampler implements Sampler {
   private ratio = Number.NaN;
   private inner: Sampler = new TraceIdRatioBasedSampler(1);
   constructor(private readonly ratioNow: () => number) {}
-  shouldSample(...args: Parameters<Sampler['shouldSample']>): SamplingResult {
+  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     const ratio = this.ratioNow();
     if (ratio !== this.ratio) {
       this.ratio = ratio;
-      this.inner = new TraceIdRatioBasedSampler(ratio);
+      // At 1 every trace is sampled: skip hashing the trace id.
+      this.inner = ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(ratio);
     }
-    return this.inner.shouldSample(...args);
+    return this.inner.shouldSample(context, traceId, name, kind, attributes, links);
   }
   toString(): string {
     return `LiveRatioSampler{${this.ratio}}`;
@@ -68,13 +71,18 @@ export interface OtelTracerOptions {
 }
 
 /**
- * Adds attributes the gateway built itself (primitive values and homogeneous arrays, far below
- * the SDK's count limit) to a recording span without the SDK's per-value validation and copy.
+ * The object to write a span's attributes into: the recording span's own, so that values the
+ * gateway built itself (primitives and homogeneous arrays, far below the SDK's count limit) go in
+ * without the SDK's per-value validation and copy; a fresh one otherwise, which `apply` hands to
+ * setAttributes.
  */
-function setAll(span: Span, attributes: Attributes): void {
+function attributesOf(span: Span): Attributes {
   const own = (span as Partial<ReadableSpan>).attributes;
-  if (own !== undefined && span.isRecording()) Object.assign(own, attributes);
-  else span.setAttributes(attributes);
+  return own !== undefined && span.isRecording() ? own : {};
+}
+
+function apply(span: Span, attributes: Attributes): void {
+  if (attributes !== (span as Partial<ReadableSpan>).attributes) span.setAttributes(attributes);
 }
 
 export class OtelRequestTracer implements RequestTracer {
@@ -99,16 +107,15 @@ export class OtelRequestTracer implements RequestTracer {
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
     const span = this.tracer.startSpan(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), { kind: SpanKind.SERVER }, parent);
     if (span.isRecording()) {
-      const attributes: Attributes = {
-        [ATTR_HTTP_REQUEST_METHOD]: request.method,
-        [ATTR_URL_PATH]: request.path,
-        [SWITCHBOARD.requestId]: request.requestId,
-      };
+      const attributes = attributesOf(span);
+      attributes[ATTR_HTTP_REQUEST_METHOD] = request.method;
+      attributes[ATTR_URL_PATH] = request.path;
+      attributes[SWITCHBOARD.requestId] = request.requestId;
       if (request.op !== undefined) {
         attributes[ATTR_HTTP_ROUTE] = request.path;
         attributes[GEN_AI.operationName] = genAiOperation(request.op);
       }
-      setAll(span, attributes);
+      apply(span, attributes);
     }
     const recordContent = this.live.current()?.recordContent ?? [];
     return new OtelRequestTrace(this.tracer, span, trace.setSpan(parent, span), recordContent);
@@ -149,7 +156,9 @@ class OtelRequestTrace implements RequestTrace {
   route(record: RouteRecord): void {
     if (!this.recording) return;
     const span = this.tracer.startSpan('switchboard.route', { kind: SpanKind.INTERNAL, startTime: record.startedAt }, this.context);
-    setAll(span, routeAttributes(record));
+    const attributes = attributesOf(span);
+    routeAttributes(record, attributes);
+    apply(span, attributes);
     span.end(record.endedAt);
   }
 
@@ -163,7 +172,9 @@ class OtelRequestTrace implements RequestTrace {
 
   end(result: RequestEnd): void {
     if (this.recording) {
-      const attributes: Attributes = { [ATTR_HTTP_RESPONSE_STATUS_CODE]: result.status, [SWITCHBOARD.attempts]: result.attempts };
+      const attributes = attributesOf(this.span);
+      attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = result.status;
+      attributes[SWITCHBOARD.attempts] = result.attempts;
       if (result.alias !== undefined) attributes[SWITCHBOARD.model] = result.alias;
       if (result.deployment !== undefined) attributes[SWITCHBOARD.deployment] = result.deployment;
       if (result.inputTokens !== undefined) attributes[GEN_AI.usageInputTokens] = result.inputTokens;
@@ -173,20 +184,19 @@ class OtelRequestTrace implements RequestTrace {
         attributes[ATTR_ERROR_TYPE] = String(result.status);
         this.span.setStatus({ code: SpanStatusCode.ERROR });
       }
-      setAll(this.span, attributes);
+      apply(this.span, attributes);
     }
     this.span.end();
   }
 }
 
-export function routeAttributes(record: RouteRecord): Attributes {
-  const a: Attributes = {
-    [SWITCHBOARD.model]: record.alias,
-    [SWITCHBOARD.routeStrategy]: record.strategy,
-    [SWITCHBOARD.routeReasonClass]: record.kind,
-    [SWITCHBOARD.routeReason]: record.reason,
-    [SWITCHBOARD.decisionMs]: record.endedAt - record.startedAt,
-  };
+/** Writes a routing decision's attributes into `a`. */
+function routeAttributes(record: RouteRecord, a: Attributes): void {
+  a[SWITCHBOARD.model] = record.alias;
+  a[SWITCHBOARD.routeStrategy] = record.strategy;
+  a[SWITCHBOARD.routeReasonClass] = record.kind;
+  a[SWITCHBOARD.routeReason] = record.reason;
+  a[SWITCHBOARD.decisionMs] = record.endedAt - record.startedAt;
   if (record.deployment !== undefined) a[SWITCHBOARD.routeDeployment] = record.deployment;
   if (record.upstreamModel !== undefined) a[SWITCHBOARD.routeUpstreamModel] = record.upstreamModel;
   if (record.attempt !== undefined) a[SWITCHBOARD.attempt] = record.attempt;
@@ -221,7 +231,6 @@ export function routeAttributes(record: RouteRecord): Attributes {
     a[SWITCHBOARD.shadowAgree] = shadows.map((s) => s.agree);
     if (shadows.every((s) => s.digest !== undefined)) a[SWITCHBOARD.shadowDigests] = shadows.map((s) => s.digest!);
   }
-  return a;
 }
 
 class OtelUpstreamTrace implements UpstreamTrace {
@@ -241,7 +250,11 @@ class OtelUpstreamTrace implements UpstreamTrace {
     const operation = genAiOperation(start.op);
     // Unsampled: a non-recording span that still carries the trace context upstream.
     this.span = tracer.startSpan(`${operation} ${start.requestModel}`, { kind: SpanKind.CLIENT, startTime: this.startedAt }, parent);
-    if (recording) setAll(this.span, upstreamAttributes(start, operation, attempt));
+    if (recording) {
+      const attributes = attributesOf(this.span);
+      upstreamAttributes(start, operation, attempt, attributes);
+      apply(this.span, attributes);
+    }
     if (recording && start.inputMessages !== undefined) this.streamedText = '';
   }
 
@@ -275,7 +288,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
 
   end(outcome: UpstreamEnd): void {
     if (this.recording) {
-      const a: Attributes = {};
+      const a = attributesOf(this.span);
       if (outcome.status !== undefined) a[ATTR_HTTP_RESPONSE_STATUS_CODE] = outcome.status;
       if (outcome.body !== undefined) {
         this.model ??= responseModel(outcome.body);
@@ -292,7 +305,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
         a[ATTR_ERROR_TYPE] = outcome.error ?? 'cut mid-stream';
         this.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? 'cut mid-stream' });
       }
-      setAll(this.span, a);
+      apply(this.span, a);
     }
     this.span.end();
   }
@@ -313,15 +326,14 @@ function serverOf(url: string): { address: string; port: number } | undefined {
   return server;
 }
 
-function upstreamAttributes(start: UpstreamStart, operation: string, attempt: number): Attributes {
-  const a: Attributes = {
-    [GEN_AI.operationName]: operation,
-    [GEN_AI.providerName]: genAiProvider(start.provider),
-    [GEN_AI.requestModel]: start.requestModel,
-    [GEN_AI.requestStream]: start.stream,
-    [SWITCHBOARD.deployment]: start.deployment,
-    [SWITCHBOARD.attempt]: attempt,
-  };
+/** Writes an upstream try's start attributes into `a`. */
+function upstreamAttributes(start: UpstreamStart, operation: string, attempt: number, a: Attributes): void {
+  a[GEN_AI.operationName] = operation;
+  a[GEN_AI.providerName] = genAiProvider(start.provider);
+  a[GEN_AI.requestModel] = start.requestModel;
+  a[GEN_AI.requestStream] = start.stream;
+  a[SWITCHBOARD.deployment] = start.deployment;
+  a[SWITCHBOARD.attempt] = attempt;
   if (start.maxTokens !== undefined) a[GEN_AI.requestMaxTokens] = start.maxTokens;
   const server = serverOf(start.url);
   if (server) {
@@ -329,5 +341,4 @@ function upstreamAttributes(start: UpstreamStart, operation: string, attempt: nu
     a[ATTR_SERVER_PORT] = server.port;
   }
   if (start.inputMessages !== undefined) a[GEN_AI.inputMessages] = start.inputMessages.slice(0, CONTENT_LIMIT);
-  return a;
 }
