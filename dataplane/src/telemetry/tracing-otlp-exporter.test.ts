@@ -125,16 +125,17 @@ describe('OtlpProtobufTraceExporter', () => {
   });
 
   it('waits for exports in flight at shutdown, then refuses new ones', async () => {
-    let answer: (() => void) | undefined;
-    const sink = await collector([(res) => (answer = () => ok(res))]);
+    let arrived!: (answer: () => void) => void;
+    const held = new Promise<() => void>((resolve) => (arrived = resolve));
+    const sink = await collector([(res) => arrived(() => ok(res))]);
     const exporter = new OtlpProtobufTraceExporter(target(sink.url));
     const inFlight = exportOnce(exporter, spans());
-    while (sink.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const answer = await held;
     let stopped = false;
     const stopping = exporter.shutdown().then(() => (stopped = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(stopped).toBe(false);
-    answer!();
+    answer();
     expect((await inFlight).code).toBe(ExportResultCode.SUCCESS);
     await stopping;
     expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.FAILED);
