@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { SequentialResult, StreamRecord, StreamsResult, Target, ThroughputResult } from './lib/jobs.ts';
 import {
+  listenOverflows,
   memoryOf,
   repoRoot,
   startGateway,
@@ -318,21 +319,26 @@ async function streamingSection(
   log(`${many} concurrent streams (mock TTFT ${long.ttftMs} ms, ${long.tokensPerSecond} tokens/s, ${long.responseTokens} tokens; starts spread over ${MANY_RAMP_MS} ms): ` +
     'direct, then gateway (RSS sampled every 100 ms)');
   const manyJob = (t: Target) => ({ kind: 'streams' as const, targets: [t], perTarget: many, concurrency: many, rampMs: MANY_RAMP_MS });
+  const overflowsAtStart = listenOverflows();
   const manyDirect = await load.run<StreamsResult>(manyJob(longDirect));
+  const overflowsAfterDirect = listenOverflows();
   let peakRss = 0;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, memoryOf(gatewayProc.pid).rssMb);
   }, 100);
   const manyGw = await load.run<StreamsResult>(manyJob(longGateway));
   clearInterval(sampler);
+  // Machine-wide, so another process's listener can count too; during this run it is ours.
+  const overflows = { direct: overflowsAfterDirect - overflowsAtStart, gateway: listenOverflows() - overflowsAfterDirect };
   const memory = memoryOf(gatewayProc.pid);
   const md = streamSummary(manyDirect.byTarget.direct);
   const mg = streamSummary(manyGw.byTarget.gateway);
   for (const [name, s, r] of [['direct', md, manyDirect], ['gateway', mg, manyGw]] as const) {
     log(`  ${name}: ${s.complete}/${many} complete, ${s.errors} errors${s.firstError ? ` (${s.firstError})` : ''}; TTFT p50 ${ms(s.ttft.p50)} p99 ${ms(s.ttft.p99)} max ${ms(s.ttft.max)}; ` +
-      `gap p99 ${ms(s.gaps.p99)} max ${ms(s.gaps.max)}; events/stream ${[...s.events].join(',')}; wall ${ms(r.elapsedMs)}`);
+      `gap p99 ${ms(s.gaps.p99)} max ${ms(s.gaps.max)}; events/stream ${[...s.events].join(',')}; wall ${ms(r.elapsedMs)}; ` +
+      `connections dropped on a full accept queue ${overflows[name]}`);
   }
-  raw.manyStreams = { count: many, direct: { ...md, events: [...md.events] }, gateway: { ...mg, events: [...mg.events] }, memory, peakRss };
+  raw.manyStreams = { count: many, direct: { ...md, events: [...md.events] }, gateway: { ...mg, events: [...mg.events] }, memory, peakRss, overflows };
   // A stall shows as a stream that never finishes, a gap or a first token far beyond what the
   // same load sees without the gateway.
   const nominalGap = 1000 / long.tokensPerSecond;
@@ -345,7 +351,7 @@ async function streamingSection(
     target: `all complete; max gap ≤ ${nominalGap} + 250 ms; max TTFT ≤ direct max + 250 ms`,
     measured:
       `${mg.complete}/${many} complete; max gap ${ms(mg.gaps.max)} (direct ${ms(md.gaps.max)}); max TTFT ${ms(mg.ttft.max)} (direct ${ms(md.ttft.max)}); ` +
-      `${waited} streams over the TTFT bound`,
+      `${waited} streams over the TTFT bound; ${overflows.gateway} connections dropped on a full accept queue (direct ${overflows.direct})`,
     pass: noStall,
   });
   rows.push({

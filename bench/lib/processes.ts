@@ -159,6 +159,16 @@ export function memoryOf(pid: number): Memory {
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024 };
 }
 
+/**
+ * Connections the kernel dropped machine-wide because a listener's accept queue was full
+ * (TcpExt ListenOverflows): each one is a SYN the client resends after 1 s, then 3 s.
+ */
+export function listenOverflows(): number {
+  const [names, values] = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const at = names?.split(' ').indexOf('ListenOverflows') ?? -1;
+  return at < 0 ? Number.NaN : Number(values?.split(' ')[at]);
+}
+
 /** The load generator process and a promise-per-job call over IPC. */
 export interface LoadGenerator {
   run<R extends JobResult>(job: Job): Promise<R>;
