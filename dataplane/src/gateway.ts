@@ -50,11 +50,17 @@ export interface RunningGateway {
 const END_GRACE_MS = 1000;
 /** While draining, connections that finished a response are closed this often. */
 const IDLE_SWEEP_MS = 100;
+/**
+ * Connections the kernel queues before the gateway accepts them (capped by net.core.somaxconn).
+ * Node's default of 511 overflows when a thousand clients connect within a second of a busy
+ * event loop: the kernel then drops SYNs and clients resend them only after 1 s and 3 s.
+ */
+const ACCEPT_BACKLOG = 4096;
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+    server.listen({ port, host, backlog: ACCEPT_BACKLOG }, () => resolve((server.address() as AddressInfo).port));
   });
 }
 
