@@ -7,29 +7,26 @@
 // kNN trained on part of the training folds (does more data help). Every curve is computed on the default
 // lambda grid (5 per decade, what `router eval` reports) and a 4x finer one. Needs the build.
 // usage: node bench/routing/cost-bound.ts [--kinds knn,linear,mf,blend] [--folds 5] [--seed 1] [--data FILE] [--models FILE]
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultLambdas, evaluatePredictions, foldAssignment, LearnedRouter, meanSpread, parseExamples, parseModels, type EvalReport, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
+import { defaultLambdas, evaluatePredictions, foldAssignment, LearnedRouter, meanSpread, type EvalReport, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
 import { repoRoot } from '../lib/processes.ts';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'knn,linear,mf,blend' },
     folds: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const folds = Number(flags.folds);
 const seed = Number(flags.seed);
 const kinds = flags.kinds.split(',');
-const text = readFileSync(flags.data, 'utf8');
-const examples = parseExamples(text, flags.data);
+const { text, examples, prices } = loadRoutingData(flags);
 const clusters = (JSON.parse(text) as { cluster_id?: number }[]).map((r) => r.cluster_id ?? 0);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
 const fold = foldAssignment(examples.length, folds, seed);
 const fineLambdas = [0, ...Array.from({ length: 121 }, (_, i) => 10 ** (-2 + i / 20))];
 const told = [0.1, 0.2, 0.3, 0.5];

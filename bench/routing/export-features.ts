@@ -3,14 +3,14 @@
 // predict on (CSR, little-endian binaries), the scores, the per-choice costs, and each
 // TypeScript head's predictions on the held-out queries. Needs the build (`npx tsc -b`).
 // usage: node bench/routing/export-features.ts [--out DIR] [--folds 5] [--only-folds 1] [--kinds knn,linear,mlp,mf,elo]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceCost } from '../../dataplane/dist/routing/learned/dataset.js';
-import { foldAssignment, LearnedRouter, parseExamples, parseModels, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
+import { foldAssignment, LearnedRouter, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
 import { trainingSet } from '../../dataplane/dist/routing/learned/router.js';
 import { repoRoot } from '../lib/processes.ts';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -19,15 +19,13 @@ const { values: flags } = parseArgs({
     'only-folds': { type: 'string', default: '5' },
     kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const folds = Number(flags.folds);
 const seed = Number(flags.seed);
 const kinds = flags.kinds.split(',');
-const examples = parseExamples(readFileSync(flags.data, 'utf8'), flags.data);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
+const { examples, prices } = loadRoutingData(flags);
 const fold = foldAssignment(examples.length, folds, seed);
 
 function write(dir: string, name: string, data: Float32Array | Float64Array | Int32Array): void {

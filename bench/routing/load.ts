@@ -9,31 +9,29 @@
 // text format would cost). Writes bench/results/routing-load.md. Needs the build (`npx tsc -b`).
 // usage: node bench/routing/load.ts [--kinds knn,linear,mlp] [--examples 10000] [--repeats 9]
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { decodeArtifact, LearnedRouter, parseExamples, parseModels, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
+import { decodeArtifact, LearnedRouter, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
 import { compileRoutingModel } from '../../dataplane/dist/config/router-artifact.js';
 import { signArtifact } from '../../dataplane/dist/routing/rollout/signature.js';
 import { repoRoot } from '../lib/processes.ts';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'knn,linear,mlp' },
     examples: { type: 'string', default: '10000' },
     repeats: { type: 'string', default: '9' },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const wanted = Number(flags.examples);
 const repeats = Number(flags.repeats);
-const base = parseExamples(readFileSync(flags.data, 'utf8'), flags.data);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
+const { examples: base, prices } = loadRoutingData(flags);
 const examples: RoutingExample[] = Array.from({ length: wanted }, (_, i) => {
   const e = base[i % base.length]!;
   const round = Math.floor(i / base.length);

@@ -3,10 +3,9 @@
 // gain the most over the best single model; the picked blend is then scored on the outer fold.
 // The mean ± spread over outer folds is the honest estimate of "pick the members by CV".
 // Needs the build (`npx tsc -b`). usage: node bench/routing/nested-blend.ts [--candidates knn,linear,mf,rules] [--folds 5] [--inner 4]
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { evaluate, foldAssignment, LearnedRouter, meanSpread, parseExamples, parseModels, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { evaluate, foldAssignment, LearnedRouter, meanSpread, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -14,14 +13,12 @@ const { values: flags } = parseArgs({
     folds: { type: 'string', default: '5' },
     inner: { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const kinds = flags.candidates.split(',');
 const seed = Number(flags.seed);
-const examples = parseExamples(readFileSync(flags.data, 'utf8'), flags.data);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
+const { examples, prices } = loadRoutingData(flags);
 const subsets: string[][] = [];
 for (let mask = 1; mask < 1 << kinds.length; mask++) subsets.push(kinds.filter((_, i) => mask & (1 << i)));
 

@@ -12,13 +12,13 @@ import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { crossValidate, parseExamples, parseModels, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
+import { crossValidate, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
 import { denseRow } from '../../dataplane/dist/routing/learned/featurizers/dense.js';
 import { EmbeddedFeaturizer } from '../../dataplane/dist/routing/learned/featurizers/embedded.js';
 import { OnnxFeaturizer } from '../../dataplane/dist/routing/learned/featurizers/onnx.js';
 import type { SparseVector } from '../../dataplane/dist/routing/learned/sparse.js';
 import { repoRoot } from '../lib/processes.ts';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const cache = process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache/switchboard');
 const { values: flags } = parseArgs({
@@ -29,15 +29,12 @@ const { values: flags } = parseArgs({
     seed: { type: 'string', default: '1' },
     latency: { type: 'string', default: '200' },
     model: { type: 'string', default: join(cache, 'models/all-MiniLM-L6-v2-int8/model.onnx') },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const folds = Number(flags.folds);
 const seed = Number(flags.seed);
-const dataText = readFileSync(flags.data, 'utf8');
-const examples = parseExamples(dataText, flags.data);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
+const { text: dataText, examples, prices } = loadRoutingData(flags);
 const log = (text: string): boolean => process.stderr.write(`[onnx-cv ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 
 const onnx = await OnnxFeaturizer.open(flags.model);

@@ -12,15 +12,15 @@
 // --variant adds a row for a kind with its own head parameters, timed in the same loop (a
 // same-run A/B), e.g. --variant 'mlp float32=mlp:{"int8":false}'.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { crossValidate, LearnedRouter, parseExamples, parseModels, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
+import { crossValidate, LearnedRouter, type CrossValidation } from '../../dataplane/dist/routing/learned/index.js';
 import type { HashedFeaturizer } from '../../dataplane/dist/routing/learned/featurizer.js';
 import { repoRoot } from '../lib/processes.ts';
-import { routingModels, routingTrain } from '../lib/routing-data.ts';
+import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,15 +32,13 @@ const { values: flags } = parseArgs({
     head: { type: 'string', default: '{}' },
     variant: { type: 'string', multiple: true, default: [] },
     seed: { type: 'string', default: '1' },
-    data: { type: 'string', default: routingTrain },
-    models: { type: 'string', default: routingModels },
+    ...routingDataOptions,
   },
 });
 const kinds = flags.kinds.split(',');
 const folds = Number(flags.folds);
 const seed = Number(flags.seed);
-const examples = parseExamples(readFileSync(flags.data, 'utf8'), flags.data);
-const prices = parseModels(readFileSync(flags.models, 'utf8'), flags.models);
+const { examples, prices } = loadRoutingData(flags);
 
 /** Latency targets from issue 5, in microseconds. */
 const latencyTarget: Record<string, number> = { knn: 500, linear: 100, mlp: 100, mf: 100, elo: 100 };
