@@ -1,6 +1,7 @@
 // One upstream try over undici: sends the request, waits for the response headers within the
 // per-try first-byte timeout, and classifies the outcome. The body is left unread for the relay.
 import { Agent, errors as undiciErrors, request, type Dispatcher, type ResponseData } from './undici-core.js';
+import { parseRetryAfter } from '../http/retry-after.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
 export type TryOutcome =
@@ -32,15 +33,6 @@ export function agentFor(connectMs: number): Agent {
 export async function closeAgents(): Promise<void> {
   await Promise.all([...agents.values()].map((a) => a.close()));
   agents.clear();
-}
-
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function describeError(error: unknown): string {

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { OtlpProtobufTraceExporter, retryAfterMs, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
+import { OtlpProtobufTraceExporter, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
 
 interface Received {
   method: string;
@@ -139,14 +139,5 @@ describe('OtlpProtobufTraceExporter', () => {
     expect((await inFlight).code).toBe(ExportResultCode.SUCCESS);
     await stopping;
     expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.FAILED);
-  });
-});
-
-describe('retryAfterMs', () => {
-  it('reads seconds and HTTP dates, and nothing else', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs('Thu, 01 Jan 2026 00:00:10 GMT', Date.parse('2026-01-01T00:00:00Z'))).toBe(10_000);
-    expect(retryAfterMs('soon')).toBeUndefined();
-    expect(retryAfterMs(undefined)).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { parseRetryAfter } from '../http/retry-after.js';
 import { Agent, request, type Dispatcher } from '../pipeline/undici-core.js';
 import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
 
@@ -25,15 +26,6 @@ const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
 
 export class OtlpExportError extends Error {}
-
-/** Milliseconds a Retry-After header asks for (seconds or an HTTP date), if it is readable. */
-export function retryAfterMs(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 function retryable(status: number): boolean {
   return status === 429 || status === 502 || status === 503 || status === 504;
@@ -104,7 +96,7 @@ export class OtlpProtobufTraceExporter implements SpanExporter {
       }
       if (status >= 200 && status < 300) return;
       if (!retryable(status) || attempt >= MAX_ATTEMPTS) throw new OtlpExportError(`OTLP export to ${this.target.url}: HTTP ${status}`);
-      const wait = retryAfterMs(retryAfter) ?? Math.min(backoff * (0.8 + 0.4 * Math.random()), MAX_BACKOFF_MS);
+      const wait = parseRetryAfter(retryAfter, Date.now()) ?? Math.min(backoff * (0.8 + 0.4 * Math.random()), MAX_BACKOFF_MS);
       backoff *= 1.5;
       if (wait > deadline - Date.now()) throw new OtlpExportError(`OTLP export to ${this.target.url}: HTTP ${status}, no time left to retry`);
       await new Promise((resolve) => setTimeout(resolve, wait));
