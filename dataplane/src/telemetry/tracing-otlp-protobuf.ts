@@ -3,7 +3,7 @@
 // same order, canonical lengths) without its size-estimating first pass, per-id byte arrays or
 // per-character string copies; the resource and scope are encoded once and attribute keys are
 // kept encoded. tracing-otlp-protobuf.test.ts decodes both with protobufjs and compares.
-import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { Attributes, AttributeValue, HrTime, SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 
 type Resource = ReadableSpan['resource'];
@@ -75,16 +75,7 @@ export class OtlpTraceEncoder {
 
   private span(span: ReadableSpan): void {
     const context = span.spanContext();
-    this.ensure(2 + 16 + 2 + 8);
-    this.tag(0x0a);
-    this.id(context.traceId, 16);
-    this.tag(0x12);
-    this.id(context.spanId, 8);
-    const traceState = context.traceState?.serialize();
-    if (traceState) {
-      this.tag(0x1a);
-      this.string(traceState);
-    }
+    this.context(context);
     const parent = span.parentSpanContext;
     if (parent?.spanId) {
       this.ensure(10);
@@ -122,16 +113,7 @@ export class OtlpTraceEncoder {
       this.tag(0x6a);
       const at = this.open(1);
       const linked = link.context;
-      this.ensure(2 + 16 + 2 + 8);
-      this.tag(0x0a);
-      this.id(linked.traceId, 16);
-      this.tag(0x12);
-      this.id(linked.spanId, 8);
-      const linkedState = linked.traceState?.serialize();
-      if (linkedState) {
-        this.tag(0x1a);
-        this.string(linkedState);
-      }
+      this.context(linked);
       if (link.attributes) this.attributes(link.attributes, 0x22);
       this.tag(0x28);
       this.varint(link.droppedAttributesCount ?? 0);
@@ -154,6 +136,20 @@ export class OtlpTraceEncoder {
     this.tag(0x85);
     this.tag(0x01);
     this.fixed32(spanFlags(context.traceFlags, parent?.isRemote));
+  }
+
+  /** trace_id, span_id and trace_state: fields 1-3 of both a Span and a Span.Link. */
+  private context(context: SpanContext): void {
+    this.ensure(2 + 16 + 2 + 8);
+    this.tag(0x0a);
+    this.id(context.traceId, 16);
+    this.tag(0x12);
+    this.id(context.spanId, 8);
+    const traceState = context.traceState?.serialize();
+    if (traceState) {
+      this.tag(0x1a);
+      this.string(traceState);
+    }
   }
 
   private resource(resource: Resource): void {
