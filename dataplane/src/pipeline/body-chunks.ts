@@ -6,32 +6,47 @@ function prematureClose(): NodeJS.ErrnoException {
   return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
-/** The body's first chunk (undefined: it ended empty); the body is left paused. */
-export function readFirstChunk(body: Readable): Promise<Buffer | undefined> {
+/**
+ * Listens to `body` until it ends (resolving with `ended`), fails, closes early, or `onData` calls
+ * `finish`; then removes its listeners and runs `cleanup`. The listeners are on when this returns:
+ * the caller starts the flow.
+ */
+function listen<T>(body: Readable, onData: (chunk: Buffer, finish: (value: T) => void) => void, ended: T, cleanup?: () => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const settle = (): void => {
-      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      body.off('data', data).off('end', end).off('error', error).off('close', close);
+      cleanup?.();
     };
-    const onData = (chunk: Buffer): void => {
-      body.pause();
+    const finish = (value: T): void => {
       settle();
-      resolve(chunk);
+      resolve(value);
     };
-    const onEnd = (): void => {
+    const data = (chunk: Buffer): void => onData(chunk, finish);
+    const end = (): void => finish(ended);
+    const error = (e: Error): void => {
       settle();
-      resolve(undefined);
+      reject(e);
     };
-    const onError = (error: Error): void => {
-      settle();
-      reject(error);
-    };
-    const onClose = (): void => {
+    const close = (): void => {
       settle();
       reject(prematureClose());
     };
-    body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-    body.resume();
+    body.on('data', data).on('end', end).on('error', error).on('close', close);
   });
+}
+
+/** The body's first chunk (undefined: it ended empty); the body is left paused. */
+export function readFirstChunk(body: Readable): Promise<Buffer | undefined> {
+  const first = listen<Buffer | undefined>(
+    body,
+    (chunk, finish) => {
+      body.pause();
+      finish(chunk);
+    },
+    undefined,
+  );
+  body.resume();
+  return first;
 }
 
 /**
@@ -43,33 +58,21 @@ export function forEachChunk(body: Readable, client: Writable, onChunk: (chunk: 
   if (body.readableEnded) return Promise.resolve();
   if (body.errored) return Promise.reject(body.errored);
   if (body.destroyed) return Promise.reject(prematureClose());
-  return new Promise((resolve, reject) => {
-    const resume = (): void => void body.resume();
-    const settle = (): void => {
-      body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      client.off('drain', resume);
-    };
-    const onData = (chunk: Buffer): void => {
+  const resume = (): void => void body.resume();
+  // Paused first, so that adding the 'data' listener does not start the flow by itself.
+  body.pause();
+  const done = listen<void>(
+    body,
+    (chunk) => {
       if (!onChunk(chunk)) {
         body.pause();
         client.once('drain', resume);
       }
-    };
-    const onEnd = (): void => {
-      settle();
-      resolve();
-    };
-    const onError = (error: Error): void => {
-      settle();
-      reject(error);
-    };
-    const onClose = (): void => {
-      settle();
-      reject(prematureClose());
-    };
-    // Paused first, so that adding the 'data' listener does not start the flow by itself.
-    body.pause().on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-    if (client.writableNeedDrain) client.once('drain', resume);
-    else body.resume();
-  });
+    },
+    undefined,
+    () => client.off('drain', resume),
+  );
+  if (client.writableNeedDrain) client.once('drain', resume);
+  else body.resume();
+  return done;
 }
