@@ -96,6 +96,30 @@ describe('stream relay', () => {
   });
 });
 
+describe('stream relay backpressure on an iterator (a traced try)', () => {
+  it('reads no further chunk while the client has not drained the first', async () => {
+    const { res, body } = fakeResponse();
+    let full = true;
+    const write = res.write.bind(res) as (data: string | Buffer) => boolean;
+    (res as unknown as { write: (data: string | Buffer) => boolean }).write = (data) => write(data) && !full;
+    let pulls = 0;
+    const rest: AsyncIterator<Buffer> = {
+      next: () => {
+        pulls++;
+        return Promise.resolve(pulls === 1 ? { done: false, value: Buffer.from(content('b')) } : { done: true, value: undefined });
+      },
+    };
+    const relayed = relayStream(res, Buffer.from(content('a')), rest, {}, { upstreamWire: 'openai', clientWire: 'openai', translator: undefined, clientModel: 'm', includeUsage: false, hideUsageChunk: false });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pulls).toBe(0);
+    full = false;
+    (res as unknown as EventEmitter).emit('drain');
+    await relayed;
+    expect(pulls).toBe(2);
+    expect(body()).toBe(content('a') + content('b'));
+  });
+});
+
 describe('stream relay from the upstream body itself (no iterator)', () => {
   const options: StreamRelayOptions = { upstreamWire: 'openai', clientWire: 'openai', translator: undefined, clientModel: 'm', includeUsage: true, hideUsageChunk: false };
 

@@ -148,9 +148,11 @@ export async function relayStream(
 
   let completed = false;
   try {
-    relay(first);
+    const firstFits = relay(first);
+    // forEachChunk waits for a full client itself; the iterator path waits here, as for every chunk.
     if (rest instanceof Readable) await forEachChunk(rest, res, relay);
     else {
+      if (!firstFits) await once(res, 'drain');
       for (let next = await rest.next(); !next.done && !ending; next = await rest.next()) {
         if (!relay(next.value)) await once(res, 'drain');
       }
