@@ -78,7 +78,7 @@ describe('int8 first layer', () => {
     const { w, bias, indices, values } = problem(hidden, 4096, 100 + hidden);
     const layer = new Int8FirstLayer(w, hidden);
     const out = new Float64Array(hidden);
-    layer.apply(bias, indices, values, out);
+    layer.apply(bias, indices, values, 0, indices.length, out);
     expect(Array.from(out)).toEqual(Array.from(int8Reference(layer, hidden, bias, indices, values)));
     // Each weight is off by at most half a step (1/254 of its row's largest |w| <= 1), over 300 features with values < 1.
     const exact = reference(w, hidden, bias, indices, values, 0, indices.length);
@@ -91,8 +91,16 @@ describe('int8 first layer', () => {
     const { w, bias, indices, values } = problem(32, 1024, 9);
     const layer = new Int8FirstLayer(w, 32);
     const out = new Float64Array(32);
-    layer.apply(bias, indices, values, out);
-    layer.apply(bias, indices.subarray(0, 5), values.subarray(0, 5), out);
+    layer.apply(bias, indices, values, 0, indices.length, out);
+    layer.apply(bias, indices.subarray(0, 5), values.subarray(0, 5), 0, 5, out);
     expect(Array.from(out)).toEqual(Array.from(int8Reference(layer, 32, bias, indices.subarray(0, 5), values.subarray(0, 5))));
+  });
+
+  it('reads only the features in [start, end), as the float32 layer does', () => {
+    const { w, bias, indices, values } = problem(32, 1024, 11);
+    const layer = new Int8FirstLayer(w, 32);
+    const out = new Float64Array(32);
+    layer.apply(bias, indices, values, 41, 170, out);
+    expect(Array.from(out)).toEqual(Array.from(int8Reference(layer, 32, bias, indices.subarray(41, 170), values.subarray(41, 170))));
   });
 });

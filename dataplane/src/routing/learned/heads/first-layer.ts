@@ -157,20 +157,21 @@ export class Int8FirstLayer {
     this.sums = this.wasm?.out ?? new Float32Array(hidden);
   }
 
-  /** out[u] = bias[u] + sum over the features of (values[q] * scales[j]) * weights[j * hidden + u], j = indices[q], in float32. */
-  apply(bias: Float32Array, indices: Int32Array, values: Float32Array, out: Float64Array): void {
+  /** out[u] = bias[u] + sum over q in [start, end) of (values[q] * scales[j]) * weights[j * hidden + u], j = indices[q], in float32 (FirstLayer's signature). */
+  apply(bias: Float32Array, indices: Int32Array, values: Float32Array, start: number, end: number, out: Float64Array): void {
     const H = this.hidden;
     const sums = this.sums;
     sums.set(bias);
     const wasm = this.wasm;
     if (wasm !== null) {
-      wasm.indices.set(indices);
-      wasm.values.set(values);
-      wasm.kernel(H, indices.length, wasm.indices.byteOffset, wasm.values.byteOffset, wasm.scalesAt, sums.byteOffset);
+      const whole = start === 0 && end === indices.length;
+      wasm.indices.set(whole ? indices : indices.subarray(start, end));
+      wasm.values.set(whole ? values : values.subarray(start, end));
+      wasm.kernel(H, end - start, wasm.indices.byteOffset, wasm.values.byteOffset, wasm.scalesAt, sums.byteOffset);
     } else {
       const { weights, scales } = this;
       const f = Math.fround;
-      for (let q = 0; q < indices.length; q++) {
+      for (let q = start; q < end; q++) {
         const j = indices[q]!;
         const x = f(values[q]! * scales[j]!);
         for (let u = 0, row = j * H; u < H; u++) sums[u] = f(sums[u]! + f(x * weights[row + u]!));

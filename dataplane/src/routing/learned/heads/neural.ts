@@ -51,6 +51,11 @@ function booleanParam(params: Record<string, unknown>, name: string, fallback: b
   return v;
 }
 
+/** The hidden layer's activation, in place: ReLU for mlp, none for mf (a bilinear model). */
+function activate(kind: NeuralKind, hidden: Float64Array): void {
+  if (kind === 'mlp') for (let u = 0; u < hidden.length; u++) if (hidden[u]! < 0) hidden[u] = 0;
+}
+
 function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
 }
@@ -123,7 +128,7 @@ export class NeuralHead implements RouterHead {
         const start = indptr[r]!;
         const end = indptr[r + 1]!;
         layer.apply(b1, indices, values, start, end, hidden);
-        if (kind === 'mlp') for (let u = 0; u < H; u++) if (hidden[u]! < 0) hidden[u] = 0;
+        activate(kind, hidden);
         gradH.fill(0);
         for (let k = 0; k < m; k++) {
           const y = set.targets[r * m + k]!;
@@ -166,10 +171,9 @@ export class NeuralHead implements RouterHead {
 
   predict(x: SparseVector, out: Float64Array): void {
     const H = this.p.hidden;
-    const { h, w2, b2, firstLayer } = this;
-    if (firstLayer instanceof Int8FirstLayer) firstLayer.apply(this.b1, x.indices, x.values, h);
-    else firstLayer.apply(this.b1, x.indices, x.values, 0, x.indices.length, h);
-    if (this.kind === 'mlp') for (let u = 0; u < H; u++) if (h[u]! < 0) h[u] = 0;
+    const { h, w2, b2 } = this;
+    this.firstLayer.apply(this.b1, x.indices, x.values, 0, x.indices.length, h);
+    activate(this.kind, h);
     for (let k = 0, row = 0; k < this.modelCount; k++, row += H) {
       let z = b2[k]!;
       for (let u = 0; u < H; u++) z += w2[row + u]! * h[u]!;
