@@ -41,7 +41,8 @@ describe('ExchangeMetrics', () => {
       route: 'rule',
       tries: [{ target: primary, route: 'rule' }],
       skipped: [],
-      firstChunkAt: started + 250,
+      // Inside a bucket, not on its bound: started + 250 - started need not be exactly 250.
+      firstChunkAt: started + 240,
     };
     new ExchangeMetrics(metrics).record('chat', result, started);
 
@@ -51,8 +52,9 @@ describe('ExchangeMetrics', () => {
     expect(await sample(metrics, 'switchboard_tokens_total', { model: 'chat', direction: 'input' })).toBe(1000);
     expect(await sample(metrics, 'switchboard_tokens_total', { model: 'chat', direction: 'output' })).toBe(500);
     expect(await sample(metrics, 'switchboard_cost_usd_total', { model: 'chat', deployment: 'primary' })).toBeCloseTo((1000 * 2 + 500 * 10) / 1e6, 12);
-    expect(await sample(metrics, 'switchboard_time_to_first_token_seconds_sum', { model: 'chat', operation: 'chat' })).toBeCloseTo(0.25, 6);
+    expect(await sample(metrics, 'switchboard_time_to_first_token_seconds_sum', { model: 'chat', operation: 'chat' })).toBeCloseTo(0.24, 6);
     expect(await sample(metrics, 'switchboard_time_to_first_token_seconds_bucket', { model: 'chat', le: '0.25' })).toBe(1);
+    expect(await sample(metrics, 'switchboard_time_to_first_token_seconds_bucket', { model: 'chat', le: '0.1' })).toBe(0);
   });
 
   it('counts every decision of a retry, a fallback and the skips, with each failed try by failure class', async () => {
