@@ -1,20 +1,17 @@
 // The OpenTelemetry side of request tracing, loaded only when tracing is on (tracing.ts). Spans
-// are made by hand with explicit parent contexts (no context manager, no auto-instrumentation):
-// the server span's context is carried by the RequestTrace, not by async-local storage.
-// Attributes are set after startSpan, not passed to it: the SDK validates start attributes twice,
-// and an unsampled span gets none built.
+// are the gateway's own RecordedSpans (tracing-span.ts, decision 0014) with explicit parents (no
+// context manager, no auto-instrumentation): the server span is carried by the RequestTrace, not
+// by async-local storage. The SDK still samples, makes ids, describes the resource and batches;
+// the OTel propagators read and write traceparent, tracestate and baggage.
 import {
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   defaultTextMapGetter,
   defaultTextMapSetter,
   trace,
   type Attributes,
   type Context,
   type Link,
-  type Span,
-  type Tracer,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -23,9 +20,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
-  TracerProvider,
   type Sampler,
-  type ReadableSpan,
   type SamplingResult,
   type SpanExporter,
   type SpanProcessor,
@@ -35,6 +30,7 @@ import { answerText, collectFinishReasons, genAiOperation, genAiProvider, output
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
 import { OtlpProtobufTraceExporter } from './tracing-otlp-exporter.js';
 import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
+import { SpanMaker, type StartedRoot, type StartedSpan } from './tracing-span.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
 import type { TracingSettings } from './tracing-settings.js';
 
@@ -70,25 +66,9 @@ export interface OtelTracerOptions {
   processor?: SpanProcessor;
 }
 
-/**
- * The object to write a span's attributes into: the recording span's own, so that values the
- * gateway built itself (primitives and homogeneous arrays, far below the SDK's count limit) go in
- * without the SDK's per-value validation and copy; a fresh one otherwise, which `apply` hands to
- * setAttributes.
- */
-function attributesOf(span: Span): Attributes {
-  const own = (span as Partial<ReadableSpan>).attributes;
-  return own !== undefined && span.isRecording() ? own : {};
-}
-
-function apply(span: Span, attributes: Attributes): void {
-  if (attributes !== (span as Partial<ReadableSpan>).attributes) span.setAttributes(attributes);
-}
-
 export class OtelRequestTracer implements RequestTracer {
   private constructor(
-    private readonly provider: TracerProvider,
-    private readonly tracer: Tracer,
+    private readonly spans: SpanMaker,
     private readonly live: LiveTracingConfig,
   ) {}
 
@@ -99,15 +79,15 @@ export class OtelRequestTracer implements RequestTracer {
     // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
     const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
-    const provider = new TracerProvider({ resource, sampler, spanProcessors: [processor] });
-    return new OtelRequestTracer(provider, provider.getTracer('switchboard'), live);
+    return new OtelRequestTracer(new SpanMaker(sampler, resource, { name: 'switchboard' }, processor), live);
   }
 
   start(request: RequestStart): RequestTrace {
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
-    const span = this.tracer.startSpan(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), { kind: SpanKind.SERVER }, parent);
-    if (span.isRecording()) {
-      const attributes = attributesOf(span);
+    const server = this.spans.startRoot(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), SpanKind.SERVER, parent);
+    const span = server.recorded;
+    if (span) {
+      const attributes = span.attributes;
       attributes[ATTR_HTTP_REQUEST_METHOD] = request.method;
       attributes[ATTR_URL_PATH] = request.path;
       attributes[SWITCHBOARD.requestId] = request.requestId;
@@ -115,14 +95,13 @@ export class OtelRequestTracer implements RequestTracer {
         attributes[ATTR_HTTP_ROUTE] = request.path;
         attributes[GEN_AI.operationName] = genAiOperation(request.op);
       }
-      apply(span, attributes);
     }
     const recordContent = this.live.current()?.recordContent ?? [];
-    return new OtelRequestTrace(this.tracer, span, trace.setSpan(parent, span), recordContent);
+    return new OtelRequestTrace(this.spans, server, recordContent);
   }
 
   shutdown(): Promise<void> {
-    return this.provider.shutdown();
+    return this.spans.shutdown();
   }
 }
 
@@ -136,17 +115,16 @@ class OtelRequestTrace implements RequestTrace {
   readonly traceId: string;
   private tries = 0;
   constructor(
-    private readonly tracer: Tracer,
-    private readonly span: Span,
-    private readonly context: Context,
+    private readonly spans: SpanMaker,
+    private readonly server: StartedRoot,
     private readonly recordContent: readonly string[],
   ) {
-    this.recording = span.isRecording();
-    this.traceId = span.spanContext().traceId;
+    this.recording = server.recorded !== undefined;
+    this.traceId = server.context.traceId;
   }
 
   logFields(): { trace_id: string; span_id: string } {
-    return { trace_id: this.traceId, span_id: this.span.spanContext().spanId };
+    return { trace_id: this.traceId, span_id: this.server.context.spanId };
   }
 
   recordsContent(alias: string): boolean {
@@ -155,38 +133,36 @@ class OtelRequestTrace implements RequestTrace {
 
   route(record: RouteRecord): void {
     if (!this.recording) return;
-    const span = this.tracer.startSpan('switchboard.route', { kind: SpanKind.INTERNAL, startTime: record.startedAt }, this.context);
-    const attributes = attributesOf(span);
-    routeAttributes(record, attributes);
-    apply(span, attributes);
+    const span = this.spans.startChild('switchboard.route', SpanKind.INTERNAL, this.server, record.startedAt).recorded;
+    if (!span) return;
+    routeAttributes(record, span.attributes);
     span.end(record.endedAt);
   }
 
   upstream(start: UpstreamStart): UpstreamTrace {
-    return new OtelUpstreamTrace(this.tracer, this.context, start, ++this.tries, this.recording);
+    return new OtelUpstreamTrace(this.spans, this.server, start, ++this.tries);
   }
 
   event(name: 'switchboard.retry' | 'switchboard.fallback', attributes: Record<string, string | number>): void {
-    if (this.recording) this.span.addEvent(name, attributes);
+    this.server.recorded?.addEvent(name, attributes);
   }
 
   end(result: RequestEnd): void {
-    if (this.recording) {
-      const attributes = attributesOf(this.span);
-      attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = result.status;
-      attributes[SWITCHBOARD.attempts] = result.attempts;
-      if (result.alias !== undefined) attributes[SWITCHBOARD.model] = result.alias;
-      if (result.deployment !== undefined) attributes[SWITCHBOARD.deployment] = result.deployment;
-      if (result.inputTokens !== undefined) attributes[GEN_AI.usageInputTokens] = result.inputTokens;
-      if (result.outputTokens !== undefined) attributes[GEN_AI.usageOutputTokens] = result.outputTokens;
-      // Server spans: only 5xx are errors (a 4xx is the client's).
-      if (result.status >= 500) {
-        attributes[ATTR_ERROR_TYPE] = String(result.status);
-        this.span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      apply(this.span, attributes);
+    const span = this.server.recorded;
+    if (!span) return;
+    const attributes = span.attributes;
+    attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = result.status;
+    attributes[SWITCHBOARD.attempts] = result.attempts;
+    if (result.alias !== undefined) attributes[SWITCHBOARD.model] = result.alias;
+    if (result.deployment !== undefined) attributes[SWITCHBOARD.deployment] = result.deployment;
+    if (result.inputTokens !== undefined) attributes[GEN_AI.usageInputTokens] = result.inputTokens;
+    if (result.outputTokens !== undefined) attributes[GEN_AI.usageOutputTokens] = result.outputTokens;
+    // Server spans: only 5xx are errors (a 4xx is the client's).
+    if (result.status >= 500) {
+      attributes[ATTR_ERROR_TYPE] = String(result.status);
+      span.setError();
     }
-    this.span.end();
+    span.end();
   }
 }
 
@@ -234,42 +210,41 @@ function routeAttributes(record: RouteRecord, a: Attributes): void {
 }
 
 class OtelUpstreamTrace implements UpstreamTrace {
-  private readonly span: Span;
+  private readonly span: StartedSpan;
   private readonly startedAt = performance.now();
   private readonly finishReasons = new Set<string>();
   private model: string | undefined;
   private streamedText: string | undefined;
 
   constructor(
-    tracer: Tracer,
-    private readonly parent: Context,
+    spans: SpanMaker,
+    private readonly server: StartedRoot,
     start: UpstreamStart,
     attempt: number,
-    private readonly recording: boolean,
   ) {
     const operation = genAiOperation(start.op);
-    // Unsampled: a non-recording span that still carries the trace context upstream.
-    this.span = tracer.startSpan(`${operation} ${start.requestModel}`, { kind: SpanKind.CLIENT, startTime: this.startedAt }, parent);
-    if (recording) {
-      const attributes = attributesOf(this.span);
-      upstreamAttributes(start, operation, attempt, attributes);
-      apply(this.span, attributes);
+    // Unsampled: no record, but a span id that still carries the trace context upstream.
+    this.span = spans.startChild(`${operation} ${start.requestModel}`, SpanKind.CLIENT, server, this.startedAt);
+    const recorded = this.span.recorded;
+    if (recorded) {
+      upstreamAttributes(start, operation, attempt, recorded.attributes);
+      if (start.inputMessages !== undefined) this.streamedText = '';
     }
-    if (recording && start.inputMessages !== undefined) this.streamedText = '';
   }
 
   inject(headers: Record<string, string>): void {
-    propagator.inject(trace.setSpan(this.parent, this.span), headers, defaultTextMapSetter);
+    propagator.inject(trace.setSpanContext(this.server.scope, this.span.context), headers, defaultTextMapSetter);
   }
 
   firstChunk(chunk: Buffer | undefined): void {
-    if (!this.recording) return;
-    this.span.setAttribute(GEN_AI.responseTimeToFirstChunk, (performance.now() - this.startedAt) / 1000);
+    const recorded = this.span.recorded;
+    if (!recorded) return;
+    recorded.attributes[GEN_AI.responseTimeToFirstChunk] = (performance.now() - this.startedAt) / 1000;
     if (chunk) this.look(chunk);
   }
 
   observe(rest: AsyncIterator<Buffer>): AsyncIterator<Buffer> {
-    if (!this.recording) return rest;
+    if (!this.span.recorded) return rest;
     return {
       next: async () => {
         const next = await rest.next();
@@ -287,27 +262,26 @@ class OtelUpstreamTrace implements UpstreamTrace {
   }
 
   end(outcome: UpstreamEnd): void {
-    if (this.recording) {
-      const a = attributesOf(this.span);
-      if (outcome.status !== undefined) a[ATTR_HTTP_RESPONSE_STATUS_CODE] = outcome.status;
-      if (outcome.body !== undefined) {
-        this.model ??= responseModel(outcome.body);
-        collectFinishReasons(outcome.body, this.finishReasons);
-        if (this.streamedText !== undefined) this.streamedText = answerText(outcome.body);
-      }
-      if (this.model !== undefined) a[GEN_AI.responseModel] = this.model;
-      if (this.finishReasons.size > 0) a[GEN_AI.responseFinishReasons] = [...this.finishReasons];
-      if (outcome.inputTokens !== undefined) a[GEN_AI.usageInputTokens] = outcome.inputTokens;
-      if (outcome.outputTokens !== undefined) a[GEN_AI.usageOutputTokens] = outcome.outputTokens;
-      if (this.streamedText !== undefined && outcome.error === undefined) a[GEN_AI.outputMessages] = outputMessages(this.streamedText.slice(0, CONTENT_LIMIT), this.finishReasons);
-      if (outcome.cut) a[SWITCHBOARD.streamCut] = true;
-      if (outcome.error !== undefined || outcome.cut) {
-        a[ATTR_ERROR_TYPE] = outcome.error ?? 'cut mid-stream';
-        this.span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? 'cut mid-stream' });
-      }
-      apply(this.span, a);
+    const span = this.span.recorded;
+    if (!span) return;
+    const a = span.attributes;
+    if (outcome.status !== undefined) a[ATTR_HTTP_RESPONSE_STATUS_CODE] = outcome.status;
+    if (outcome.body !== undefined) {
+      this.model ??= responseModel(outcome.body);
+      collectFinishReasons(outcome.body, this.finishReasons);
+      if (this.streamedText !== undefined) this.streamedText = answerText(outcome.body);
     }
-    this.span.end();
+    if (this.model !== undefined) a[GEN_AI.responseModel] = this.model;
+    if (this.finishReasons.size > 0) a[GEN_AI.responseFinishReasons] = [...this.finishReasons];
+    if (outcome.inputTokens !== undefined) a[GEN_AI.usageInputTokens] = outcome.inputTokens;
+    if (outcome.outputTokens !== undefined) a[GEN_AI.usageOutputTokens] = outcome.outputTokens;
+    if (this.streamedText !== undefined && outcome.error === undefined) a[GEN_AI.outputMessages] = outputMessages(this.streamedText.slice(0, CONTENT_LIMIT), this.finishReasons);
+    if (outcome.cut) a[SWITCHBOARD.streamCut] = true;
+    if (outcome.error !== undefined || outcome.cut) {
+      a[ATTR_ERROR_TYPE] = outcome.error ?? 'cut mid-stream';
+      span.setError(outcome.error ?? 'cut mid-stream');
+    }
+    span.end();
   }
 }
 

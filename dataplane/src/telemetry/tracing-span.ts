@@ -1,0 +1,120 @@
+// The gateway's spans, made without the SDK's Tracer and Span (decision 0014): a request's three
+// spans need ids, a parent, a kind, times, attributes, a few events and a status, and nothing the
+// SDK span adds on top (limits and per-value validation for values the gateway built itself,
+// span metrics, context-manager hooks, writable-after-end checks). A finished span is a
+// ReadableSpan, so the SDK's span processors, its in-memory exporter and the OTLP encoder take it
+// as they take the SDK's own. Sampling, ids, resources, batching and propagation stay the SDK's.
+import { SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus } from '@opentelemetry/api';
+import { hrTime, hrTimeDuration } from '@opentelemetry/core';
+import { RandomIdGenerator, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace';
+
+type Resource = ReadableSpan['resource'];
+type Scope = ReadableSpan['instrumentationScope'];
+
+const NO_LINKS: Link[] = [];
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+const NOT_ENDED: HrTime = [0, 0];
+
+/** A recording span: attributes are written straight into `attributes`; `end` hands it to the processor. */
+export class RecordedSpan implements ReadableSpan {
+  readonly attributes: Attributes = {};
+  readonly events: TimedEvent[] = [];
+  readonly links: Link[] = NO_LINKS;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  status: SpanStatus = UNSET;
+  endTime: HrTime = NOT_ENDED;
+  ended = false;
+
+  constructor(
+    private readonly maker: SpanMaker,
+    readonly name: string,
+    readonly kind: SpanKind,
+    private readonly context: SpanContext,
+    readonly parentSpanContext: SpanContext | undefined,
+    readonly startTime: HrTime,
+    readonly resource: Resource,
+    readonly instrumentationScope: Scope,
+  ) {}
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  get duration(): HrTime {
+    return hrTimeDuration(this.startTime, this.endTime);
+  }
+
+  addEvent(name: string, attributes: Attributes): void {
+    if (!this.ended) this.events.push({ name, attributes, time: hrTime(), droppedAttributesCount: 0 });
+  }
+
+  setError(message?: string): void {
+    this.status = message === undefined ? { code: SpanStatusCode.ERROR } : { code: SpanStatusCode.ERROR, message };
+  }
+
+  /** Ends the span at `at` (a performance.now() value; now when omitted). A second end does nothing. */
+  end(at?: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endTime = hrTime(at);
+    this.maker.finished(this);
+  }
+}
+
+/** A started span: its context always (it propagates even unsampled), its record when recording. */
+export interface StartedSpan {
+  context: SpanContext;
+  recorded: RecordedSpan | undefined;
+}
+
+/** A request's server span, with the context it was extracted into (baggage included) holding it. */
+export interface StartedRoot extends StartedSpan {
+  scope: Context;
+}
+
+/** Starts the gateway's spans: the sampler decides a root span; children follow their parent (parent-based). */
+export class SpanMaker {
+  private readonly ids = new RandomIdGenerator();
+
+  constructor(
+    private readonly sampler: Sampler,
+    private readonly resource: Resource,
+    private readonly scope: Scope,
+    private readonly processor: SpanProcessor,
+  ) {}
+
+  /** A request's server span, under the context extracted from its headers (remote parent or none). */
+  startRoot(name: string, kind: SpanKind, parent: Context): StartedRoot {
+    const remote = trace.getSpanContext(parent);
+    const parentContext = remote !== undefined && trace.isSpanContextValid(remote) ? remote : undefined;
+    const traceId = parentContext?.traceId ?? this.ids.generateTraceId();
+    const sampling = this.sampler.shouldSample(parent, traceId, name, kind, {}, NO_LINKS);
+    const traceState = sampling.traceState ?? parentContext?.traceState;
+    const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
+    const context: SpanContext = { traceId, spanId: this.ids.generateSpanId(), traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, ...(traceState ? { traceState } : {}) };
+    const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTime(), this.resource, this.scope);
+    return { context, scope: trace.setSpanContext(parent, context), recorded };
+  }
+
+  /**
+   * A span under a span of this process. With the parent-based sampler that is what the root's
+   * sampler decided, so the sampler is not asked again: recorded when the parent is sampled.
+   */
+  startChild(name: string, kind: SpanKind, parent: StartedSpan, startedAt?: number): StartedSpan {
+    const { traceId, traceFlags, traceState } = parent.context;
+    const context: SpanContext = { traceId, spanId: this.ids.generateSpanId(), traceFlags, ...(traceState ? { traceState } : {}) };
+    const sampled = parent.recorded !== undefined && (traceFlags & TraceFlags.SAMPLED) !== 0;
+    const recorded = sampled ? new RecordedSpan(this, name, kind, context, parent.context, hrTime(startedAt), this.resource, this.scope) : undefined;
+    return { context, recorded };
+  }
+
+  finished(span: RecordedSpan): void {
+    this.processor.onEnd(span);
+  }
+
+  shutdown(): Promise<void> {
+    return this.processor.shutdown();
+  }
+}
