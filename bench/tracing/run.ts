@@ -70,6 +70,8 @@ function target(name: string, server: ServerProcess): Target {
 
 interface Sink {
   otlpUrl: string;
+  /** The backend's process, whose CPU the traced rounds also cost this machine. */
+  pid: number;
   /** What the sink received so far, for the report. */
   received(): Promise<string>;
   stop(): Promise<void>;
@@ -91,6 +93,7 @@ async function startNullSink(): Promise<Sink> {
   }
   return {
     otlpUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async received() {
       const s = await stats();
       return `${s.exports} OTLP exports, ${(s.bytes / 1e6).toFixed(1)} MB`;
@@ -105,7 +108,7 @@ async function startNullSink(): Promise<Sink> {
 async function startJaegerSink(): Promise<Sink & { acceptedSpans(): Promise<number> }> {
   if (!jaegerBuilt()) throw new Error(`${JAEGER_BIN} is missing: run scripts/jaeger/build.sh`);
   const jaeger = await startJaeger({ metrics: true, maxTraces: 20_000 });
-  return { otlpUrl: jaeger.otlpUrl, received: async () => `${await jaeger.acceptedSpans()} spans accepted`, acceptedSpans: () => jaeger.acceptedSpans(), stop: () => jaeger.close() };
+  return { otlpUrl: jaeger.otlpUrl, pid: jaeger.pid, received: async () => `${await jaeger.acceptedSpans()} spans accepted`, acceptedSpans: () => jaeger.acceptedSpans(), stop: () => jaeger.close() };
 }
 
 async function main(): Promise<void> {
@@ -144,6 +147,8 @@ async function main(): Promise<void> {
     const cpuPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
     // The part of it on other threads (GC helpers, JIT compilers, libuv's pool).
     const offThreadPerRequest: Record<'off' | 'on', number[]> = { off: [], on: [] };
+    // What the backend spent per traced request (the same cores as the gateways here).
+    const backendPerRequest: number[] = [];
     const ratios: number[] = [];
     let errors = 0;
     let requestsOn = 0;
@@ -154,10 +159,12 @@ async function main(): Promise<void> {
       for (const name of order) {
         const gcBefore = await gcSeconds(admins[name]);
         const cpuBefore = cpuSplit(pids[name]);
+        const backendBefore = cpuSeconds(backend.pid);
         const r = await load.run<ThroughputResult>({ kind: 'closed', target: targets[name], concurrency: plan.concurrency, warmupMs: plan.warmupMs, durationMs: plan.durationMs });
         // Warm-up requests used CPU too: divide by everything the round sent (rps x its whole time).
         const sent = r.rps * ((plan.warmupMs + plan.durationMs) / 1000);
         const cpuAfter = cpuSplit(pids[name]);
+        if (name === 'on') backendPerRequest.push((cpuSeconds(backend.pid) - backendBefore) / sent);
         cpuPerRequest[name].push((cpuAfter.all - cpuBefore.all) / sent);
         offThreadPerRequest[name].push((cpuAfter.all - cpuAfter.main - (cpuBefore.all - cpuBefore.main)) / sent);
         gcPerRequest[name].push(((await gcSeconds(admins[name])) - gcBefore) / sent);
@@ -183,6 +190,7 @@ async function main(): Promise<void> {
       ['Saturation throughput, tracing at 100% / tracing off (closed loop, median of per-round ratios)', `≥ ${TARGET_RATIO}`, `${ratio.toFixed(2)} (${median(rps.on).toFixed(0)} vs ${median(rps.off).toFixed(0)} req/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`, ratio >= TARGET_RATIO && errors === 0 ? 'pass' : 'miss'],
       ['Gateway CPU per request, tracing on / off (median over rounds)', 'report', `${(median(cpuPerRequest.on) / median(cpuPerRequest.off)).toFixed(2)} (${(median(cpuPerRequest.on) * 1e6).toFixed(0)} vs ${(median(cpuPerRequest.off) * 1e6).toFixed(0)} µs)`, '—'],
       ['Of which off the main thread (GC helpers, JIT, thread pool), on / off', 'report', `${(median(offThreadPerRequest.on) * 1e6).toFixed(0)} vs ${(median(offThreadPerRequest.off) * 1e6).toFixed(0)} µs`, '—'],
+      [`${jaeger ? 'Jaeger' : 'Null sink'} CPU per traced request during the traced rounds (median)`, 'report', `${(median(backendPerRequest) * 1e6).toFixed(0)} µs`, '—'],
       ['Gateway GC pause time per request, tracing on / off (median over rounds)', 'report', `${(median(gcPerRequest.on) * 1e6).toFixed(1)} vs ${(median(gcPerRequest.off) * 1e6).toFixed(1)} µs`, '—'],
       ['Added latency p50 / p99 at concurrency 1, tracing on vs off', 'report', `${ms(latency.on!.p50 - latency.off!.p50)} / ${ms(latency.on!.p99 - latency.off!.p99)} (${ms(latency.on!.p50)} vs ${ms(latency.off!.p50)} p50)`, '—'],
       jaeger

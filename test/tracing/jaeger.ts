@@ -34,6 +34,8 @@ export interface Jaeger {
   /** OTLP/HTTP base endpoint (spans go to /v1/traces). */
   otlpUrl: string;
   queryUrl: string;
+  /** The collector's process id (benchmarks read its CPU time). */
+  pid: number;
   /** Spans the OTLP receiver accepted so far (with `metrics`). */
   acceptedSpans(): Promise<number>;
   /** The trace with this id, or undefined while Jaeger has none. */
@@ -152,6 +154,7 @@ export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> 
   return {
     otlpUrl: `http://127.0.0.1:${ports.otlp}`,
     queryUrl,
+    pid: child.pid!,
     async acceptedSpans() {
       if (ports.metrics === undefined) throw new Error('startJaeger: pass metrics: true');
       const text = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
