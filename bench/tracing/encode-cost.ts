@@ -29,7 +29,7 @@ function gatewaySpans(requests: number): ReadableSpan[] {
     const trace = tracer.start({ headers: { 'content-type': 'application/json' }, method: 'POST', path: '/v1/chat/completions', requestId: `0d5f6c2e-${String(i).padStart(6, '0')}`, op: 'chat' });
     const startedAt = performance.now();
     trace.route({ startedAt, endedAt: performance.now(), alias: 'bench', strategy: 'weighted', kind: 'rule', reason: 'weighted', deployment: 'bench-a', upstreamModel: 'mock-model', attempt: 1 });
-    const upstream = trace.upstream({ op: 'chat', provider: 'openai', deployment: 'bench-a', requestModel: 'mock-model', url: 'http://127.0.0.1:4010/v1/chat/completions', stream: false, maxTokens: 64 });
+    const upstream = trace.upstream({ op: 'chat', provider: 'openai', deployment: 'bench-a', requestModel: 'mock-model', baseUrl: 'http://127.0.0.1:4010/v1', stream: false, maxTokens: 64 });
     upstream.inject({});
     upstream.end({ status: 200, body, inputTokens: 12, outputTokens: 16 });
     trace.end({ status: 200, alias: 'bench', deployment: 'bench-a', attempts: 1, inputTokens: 12, outputTokens: 16 });

@@ -69,7 +69,7 @@ function oneRequest(tracer: OtelRequestTracer, i: number): void {
   const trace = tracer.start({ headers: { 'content-type': 'application/json' }, method: 'POST', path: '/v1/chat/completions', requestId: `req-${i}`, op: 'chat' });
   const startedAt = performance.now();
   trace.route({ startedAt, endedAt: performance.now(), alias: group.name, strategy: group.strategy, kind: 'rule', reason: 'weighted', deployment: 'bench-a', upstreamModel: 'mock-model', attempt: 1 });
-  const upstream = trace.upstream({ op: 'chat', provider: 'openai', deployment: 'bench-a', requestModel: 'mock-model', url: 'http://127.0.0.1:4010/v1/chat/completions', stream: false, maxTokens: 64 });
+  const upstream = trace.upstream({ op: 'chat', provider: 'openai', deployment: 'bench-a', requestModel: 'mock-model', baseUrl: 'http://127.0.0.1:4010/v1', stream: false, maxTokens: 64 });
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': `req-${i}` };
   upstream.inject(headers);
   upstream.end({ status: 200, body, inputTokens: 12, outputTokens: 16 });

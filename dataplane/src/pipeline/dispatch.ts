@@ -130,7 +130,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
   const { state } = ex;
   const upstream = target.provider.prepare(call.op, call.body, target.config, target.apiKey);
   upstream.headers['x-request-id'] = ex.requestId;
-  const span = ex.trace?.upstream(upstreamSpanStart(ex, target, call.op, upstream.url));
+  const span = ex.trace?.upstream(upstreamSpanStart(ex, target, call.op));
   span?.inject(upstream.headers);
   const outcome = await sendUpstream(upstream, {
     dispatcher: agentFor(state.timeouts.connectMs),

@@ -232,8 +232,9 @@ class OtelUpstreamTrace implements UpstreamTrace {
     }
   }
 
+  /** The request's baggage, and this span as the parent the upstream sees. */
   inject(headers: Record<string, string>): void {
-    propagator.inject(trace.setSpanContext(this.server.scope, this.span.context), headers, defaultTextMapSetter);
+    propagator.inject(trace.setSpanContext(this.server.extracted, this.span.context), headers, defaultTextMapSetter);
   }
 
   firstChunk(chunk: Buffer | undefined): void {
@@ -285,7 +286,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
   }
 }
 
-/** server.address and server.port of upstream URLs, parsed once per URL (a few per deployment). */
+/** server.address and server.port of deployments' base URLs, parsed once per URL. */
 const servers = new Map<string, { address: string; port: number } | undefined>();
 function serverOf(url: string): { address: string; port: number } | undefined {
   if (servers.has(url)) return servers.get(url);
@@ -309,7 +310,7 @@ function upstreamAttributes(start: UpstreamStart, operation: string, attempt: nu
   a[SWITCHBOARD.deployment] = start.deployment;
   a[SWITCHBOARD.attempt] = attempt;
   if (start.maxTokens !== undefined) a[GEN_AI.requestMaxTokens] = start.maxTokens;
-  const server = serverOf(start.url);
+  const server = serverOf(start.baseUrl);
   if (server) {
     a[ATTR_SERVER_ADDRESS] = server.address;
     a[ATTR_SERVER_PORT] = server.port;

@@ -121,6 +121,21 @@ describe('OtlpTraceEncoder', () => {
     }
   });
 
+  it('copies repeated short string attributes from its pair cache, and stops caching a key with many values', () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }).getTracer('pairs');
+    // 'model' repeats three values; 'request.id' takes a new one per span, past the per-key limit;
+    // the same value also appears under another key, in an event and as a long string.
+    for (let i = 0; i < 100; i++) {
+      const span = tracer.startSpan('pair', { attributes: { 'model': `m${i % 3}`, 'request.id': `req-${i}`, 'other': 'm1', 'long': 'y'.repeat(65 + (i % 2)) } });
+      span.addEvent('e', { 'model': `m${i % 3}` });
+      span.end();
+    }
+    const many = exporter.getFinishedSpans();
+    const encoder = new OtlpTraceEncoder();
+    for (const batch of [many, many.slice(50), many.slice(0, 7)]) expect(Buffer.from(encoder.encode(batch)).equals(Buffer.from(sdkEncoding(batch)))).toBe(true);
+  });
+
   it('keeps every byte of a batch larger than its starting buffer and than a three-byte length', () => {
     const exporter = new InMemorySpanExporter();
     const tracer = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] }).getTracer('big');

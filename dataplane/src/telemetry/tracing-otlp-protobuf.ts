@@ -11,6 +11,13 @@ type Scope = ReadableSpan['instrumentationScope'] & { attributes?: Attributes; d
 
 /** Attribute keys kept encoded; keys past this many are encoded each time. */
 const KEY_CACHE_LIMIT = 1024;
+/**
+ * Whole key-value pairs with short string values are kept encoded too (most of a gateway span's
+ * attributes repeat: methods, models, deployments, strategies), up to this many values per key;
+ * a key that passes it (request ids, reasons) is marked and its pairs are encoded each time.
+ */
+const VALUES_PER_KEY = 32;
+const CACHED_VALUE_LENGTH = 64;
 /** Strings up to this many UTF-16 units are copied by hand; longer ones by Buffer#write. */
 const SHORT_STRING = 64;
 const MAX_BUFFER_KEPT = 8 * 1024 * 1024;
@@ -34,6 +41,8 @@ export class OtlpTraceEncoder {
   private pos = 0;
   /** KeyValue.key as encoded bytes (tag, length, UTF-8), by key. */
   private readonly keys = new Map<string, Buffer>();
+  /** A KeyValue with a short string value as encoded bytes (length prefix included), by key then value; null: too many values. */
+  private readonly pairs = new Map<string, Map<string, Buffer> | null>();
   /** ResourceSpans.resource (tag included), by resource object: resources are immutable. */
   private readonly resources = new WeakMap<Resource, Buffer>();
   /** ScopeSpans.scope (tag included), by scope object. */
@@ -195,17 +204,40 @@ export class OtlpTraceEncoder {
   private attributes(attributes: Attributes, tag: number): void {
     for (const key in attributes) {
       if (!Object.prototype.hasOwnProperty.call(attributes, key)) continue;
+      const value = attributes[key];
       this.tag(tag);
-      const kv = this.open(1);
-      const encoded = this.keys.get(key);
-      if (encoded !== undefined) this.raw(encoded);
-      else this.key(key);
-      this.tag(0x12);
-      const value = this.open(1);
-      this.anyValue(attributes[key]);
-      this.close(value, 1);
-      this.close(kv, 1);
+      if (typeof value === 'string' && value.length <= CACHED_VALUE_LENGTH) this.stringPair(key, value);
+      else this.keyValue(key, value);
     }
+  }
+
+  /** A KeyValue message (length-prefixed) of a short string value, copied when seen before. */
+  private stringPair(key: string, value: string): void {
+    let values = this.pairs.get(key);
+    const cached = values?.get(value);
+    if (cached !== undefined) {
+      this.raw(cached);
+      return;
+    }
+    const start = this.pos;
+    this.keyValue(key, value);
+    if (values === null || this.pairs.size >= KEY_CACHE_LIMIT) return;
+    if (values === undefined) this.pairs.set(key, (values = new Map()));
+    if (values.size >= VALUES_PER_KEY) this.pairs.set(key, null);
+    else values.set(value, Buffer.from(this.buf.subarray(start, this.pos)));
+  }
+
+  /** A KeyValue message, length-prefixed. */
+  private keyValue(key: string, value: AttributeValue | undefined): void {
+    const kv = this.open(1);
+    const encoded = this.keys.get(key);
+    if (encoded !== undefined) this.raw(encoded);
+    else this.key(key);
+    this.tag(0x12);
+    const at = this.open(1);
+    this.anyValue(value);
+    this.close(at, 1);
+    this.close(kv, 1);
   }
 
   private key(key: string): void {

@@ -14,13 +14,13 @@ export function promptContent(body: JsonObject): string {
   return JSON.stringify(body.messages ?? body.prompt ?? body.input ?? null);
 }
 
-export function upstreamSpanStart(ex: Exchange, target: DeploymentTarget, op: Operation, url: string): UpstreamStart {
+export function upstreamSpanStart(ex: Exchange, target: DeploymentTarget, op: Operation): UpstreamStart {
   return {
     op,
     provider: target.config.provider,
     deployment: target.name,
     requestModel: target.config.model,
-    url,
+    baseUrl: target.config.baseUrl,
     stream: ex.stream,
     ...(ex.maxOutputTokens === undefined ? {} : { maxTokens: ex.maxOutputTokens }),
     ...(ex.trace?.recordsContent(target.alias) ? { inputMessages: promptContent(ex.body) } : {}),

@@ -69,9 +69,9 @@ export interface StartedSpan {
   recorded: RecordedSpan | undefined;
 }
 
-/** A request's server span, with the context it was extracted into (baggage included) holding it. */
+/** A request's server span, with the context extracted from the request (baggage included). */
 export interface StartedRoot extends StartedSpan {
-  scope: Context;
+  extracted: Context;
 }
 
 /** Starts the gateway's spans: the sampler decides a root span; children follow their parent (parent-based). */
@@ -95,7 +95,7 @@ export class SpanMaker {
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
     const context: SpanContext = { traceId, spanId: this.ids.generateSpanId(), traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, ...(traceState ? { traceState } : {}) };
     const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTime(), this.resource, this.scope);
-    return { context, scope: trace.setSpanContext(parent, context), recorded };
+    return { context, extracted: parent, recorded };
   }
 
   /**

@@ -80,7 +80,8 @@ export interface UpstreamStart {
   deployment: string;
   /** Model name sent upstream (gen_ai.request.model). */
   requestModel: string;
-  url: string;
+  /** The deployment's base URL (server.address, server.port): one string per deployment, so its parse is cached. */
+  baseUrl: string;
   stream: boolean;
   maxTokens?: number;
   /** Prompt text as JSON (gen_ai.input.messages): only when the alias records content. */
