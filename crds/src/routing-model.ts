@@ -2,7 +2,7 @@
 // request, its artifact, its decision policy and how it is rolled out.
 import { z } from 'zod';
 import { customResourceDefinition, listMap, withRules, type CrdDefinition } from './crd.js';
-import { Conditions, GROUP, ObjectName, VERSION } from './group.js';
+import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './group.js';
 
 export const RouterKind = z
   .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules', 'blend'])
@@ -81,6 +81,21 @@ const Sha256 = z
   .regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest')
   .describe('Lowercase hex SHA-256 of the artifact bytes, checked before use.');
 
+export const ArtifactS3 = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+      .optional()
+      .describe('S3 API endpoint of an S3-compatible store (MinIO, Ceph), addressed path-style; AWS S3 when omitted.'),
+    region: z.string().min(1).max(64).optional().describe('Bucket region; the data plane\'s AWS_REGION, else us-east-1, when omitted.'),
+    credentialsSecretRef: LocalObjectReference.optional().describe(
+      'Secret (same namespace as the GatewayConfig) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the data plane pod\'s own AWS identity is used when omitted.',
+    ),
+  })
+  .describe('How the data plane reaches an s3:// artifact.');
+
 export const Artifact = z
   .union([
     z.strictObject({
@@ -104,14 +119,25 @@ export const Artifact = z
         })
         .describe('A key of a ConfigMap in the same namespace.'),
     }),
-    z.strictObject({
-      uri: z
-        .string()
-        .max(2048)
-        .regex(/^(https?|s3):\/\/[^\s]+$/, 'an http(s):// or s3:// URI')
-        .describe('Where to download the artifact (http, https or s3).'),
-      sha256: Sha256,
-    }),
+    withRules(
+      z.strictObject({
+        uri: z
+          .string()
+          .max(2048)
+          .regex(/^(https?:\/\/[^\s]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]+)$/, 'an http(s):// URL or s3://bucket/key')
+          .describe('Where the data plane downloads the artifact: an http(s) URL or s3://bucket/key.'),
+        sha256: Sha256,
+        s3: ArtifactS3.optional(),
+      }),
+      [
+        {
+          rule: "!has(self.s3) || self.uri.startsWith('s3://')",
+          message: 's3 applies to s3:// URIs only',
+          path: ['s3'],
+          holds: (a) => a.s3 === undefined || a.uri.startsWith('s3://'),
+        },
+      ],
+    ),
   ])
   .describe('The trained router: exactly one of inline, configMapRef, or uri with sha256.');
 

@@ -55,9 +55,17 @@ describe('runtime config routers (virtual aliases)', () => {
     ]);
   });
 
-  it('refuses s3:// artifact URIs as not supported yet', () => {
-    const result = validate(RuntimeConfig, { models, routers: [{ name: 'auto', default: 'strong', models: [routingModel({ artifact: { uri: 's3://bucket/r.art', sha256: 'a'.repeat(64) } })] }] });
-    expect(result.ok).toBe(false);
-    expect(JSON.stringify(result.ok ? [] : result.errors)).toContain('s3:// is not supported yet');
+  it('takes s3://bucket/key artifacts with their store and keys by reference, and names what is wrong with one', () => {
+    const artifact = (a: Record<string, unknown>) => validate(RuntimeConfig, { models, routers: [{ name: 'auto', default: 'strong', models: [routingModel({ artifact: a })] }] });
+    const s3 = { endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', accessKeyId: { env: 'S3_KEY_ID' }, secretAccessKey: { secretKeyRef: { name: 'store', key: 'secret' } } };
+    expect(artifact({ uri: 's3://bucket/r.art', sha256: 'a'.repeat(64), s3 }).ok).toBe(true);
+    expect(artifact({ uri: 's3://bucket/r.art', sha256: 'a'.repeat(64) }).ok).toBe(true);
+    const text = (a: Record<string, unknown>): string => {
+      const result = artifact(a);
+      return JSON.stringify(result.ok ? [] : result.errors);
+    };
+    expect(text({ uri: 's3://bucket', sha256: 'a'.repeat(64) })).toContain('an http(s):// URL or s3://bucket/key');
+    expect(text({ uri: 's3://bucket/r.art', sha256: 'a'.repeat(64), s3: { accessKeyId: { env: 'S3_KEY_ID' } } })).toContain('accessKeyId and secretAccessKey go together');
+    expect(text({ uri: 'https://host/r.art', sha256: 'a'.repeat(64), s3: { region: 'eu-west-1' } })).toContain('s3 applies to s3:// URIs only');
   });
 });

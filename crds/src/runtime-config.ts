@@ -76,6 +76,21 @@ export const BalancingStrategy = z
     'How a deployment is picked among the healthy ones: weighted random, fewest requests in flight, lowest EWMA time to first byte, or lowest price.',
   );
 
+export const S3ArtifactAccess = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
+      .optional()
+      .describe('S3 API endpoint of an S3-compatible store (MinIO, Ceph), addressed path-style; AWS S3 when omitted.'),
+    region: z.string().min(1).max(64).optional().describe('Bucket region; AWS_REGION of the data plane, else us-east-1, when omitted.'),
+    accessKeyId: CredentialRef.optional().describe('Access key id; with secretAccessKey. Neither: the pod\'s own AWS credentials (environment, web identity).'),
+    secretAccessKey: CredentialRef.optional().describe('Secret access key; with accessKeyId.'),
+  })
+  .refine((a) => (a.accessKeyId === undefined) === (a.secretAccessKey === undefined), { message: 'accessKeyId and secretAccessKey go together: set both or neither', path: ['secretAccessKey'] })
+  .describe('How the data plane reaches an s3:// artifact.');
+
 export const RouterArtifactRef = z
   .union([
     z.strictObject({ file: z.string().min(1).describe('File holding the router artifact (gzip or plain); re-read when it changes.') }),
@@ -87,14 +102,17 @@ export const RouterArtifactRef = z
         })
         .describe('A key of a ConfigMap, watched so a new artifact applies without a restart.'),
     }),
-    z.strictObject({
-      uri: z
-        .string()
-        .max(2048)
-        .regex(/^https?:\/\/[^\s]+$/, 'an http(s):// URI (s3:// is not supported yet)')
-        .describe('http(s) URL the data plane downloads the artifact from (gzip or plain); fetched again only when sha256 changes.'),
-      sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest').describe('Lowercase hex SHA-256 of the downloaded bytes; a mismatch rejects the artifact.'),
-    }),
+    z
+      .strictObject({
+        uri: z
+          .string()
+          .max(2048)
+          .regex(/^(https?:\/\/[^\s]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]+)$/, 'an http(s):// URL or s3://bucket/key')
+          .describe('http(s) URL or s3://bucket/key the data plane downloads the artifact from (gzip or plain); fetched again only when sha256 changes.'),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256 digest').describe('Lowercase hex SHA-256 of the downloaded bytes; a mismatch rejects the artifact.'),
+        s3: S3ArtifactAccess.optional(),
+      })
+      .refine((a) => a.s3 === undefined || a.uri.startsWith('s3://'), { message: 's3 applies to s3:// URIs only', path: ['s3'] }),
   ])
   .describe('Where the trained router artifact comes from: exactly one of file, configMap, or uri with sha256.');
 
@@ -471,6 +489,7 @@ export type Model = z.output<typeof Model>;
 export type CredentialRef = z.output<typeof CredentialRef>;
 export type ModelRouter = z.output<typeof ModelRouter>;
 export type RouterArtifactRef = z.output<typeof RouterArtifactRef>;
+export type S3ArtifactAccess = z.output<typeof S3ArtifactAccess>;
 export type ArtifactPublicKey = z.output<typeof ArtifactPublicKey>;
 export type AliasRouter = z.output<typeof AliasRouter>;
 export type AliasRoutingModel = z.output<typeof AliasRoutingModel>;

@@ -3,6 +3,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile } from './load.js';
+import { resolveCredential } from './credentials.js';
 import { uriArtifacts } from './router-artifact.js';
 import { ArtifactDownloads } from '../routing/rollout/downloads.js';
 import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
@@ -31,7 +32,7 @@ export async function loadState(path: string, ctx: CompileContext): Promise<{ ok
   const loaded = await loadConfigFile(path);
   if (!loaded.ok) return loaded;
   try {
-    await ctx.downloads?.fetchAll(uriArtifacts(loaded.config));
+    await ctx.downloads?.fetchAll(uriArtifacts(loaded.config, (ref) => resolveCredential(ref, ctx.env, ctx.secrets)));
     return { ok: true, state: compileRuntimeState(loaded.config, ctx), text: loaded.text };
   } catch (error) {
     return { ok: false, message: `${path}: ${(error as Error).message}` };
@@ -55,7 +56,7 @@ export class FileConfigSource implements ConfigSource {
   /** Throws with the validation message when the initial file is invalid. */
   static async start(path: string, ctx: CompileContext, hooks: FileSourceHooks = {}): Promise<FileConfigSource> {
     const absolute = resolve(path);
-    const context: CompileContext = { downloads: new ArtifactDownloads(), ...ctx };
+    const context: CompileContext = { downloads: new ArtifactDownloads({ env: ctx.env }), ...ctx };
     const first = await loadState(absolute, context);
     if (!first.ok) throw new Error(first.message);
     const source = new FileConfigSource(absolute, context, first.state, first.text, hooks);

@@ -16,10 +16,10 @@ import {
 } from '@switchboard/operator/runtime';
 import type { RuntimeConfig } from '@switchboard/crds/runtime';
 import { AppliedHashReporter, type AppliedHashStatus, type PodRef } from './applied-hash.js';
-import { CredentialError, type SecretLookup } from './credentials.js';
+import { CredentialError, resolveCredential, type SecretLookup } from './credentials.js';
 import type { ConfigSource, ConfigStatus, FileSourceHooks } from './file-source.js';
 import { parseConfigText } from './load.js';
-import { publicKeySecrets, RouterArtifactError, routerSpecsOf, uriArtifacts, type ConfigMapLookup } from './router-artifact.js';
+import { publicKeySecrets, RouterArtifactError, routerSpecsOf, s3KeySecrets, uriArtifacts, type ConfigMapLookup } from './router-artifact.js';
 import { ArtifactDownloads } from '../routing/rollout/downloads.js';
 import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
 
@@ -63,7 +63,7 @@ const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 5_000, factor: 2, 
 /** Names of the Secrets a config references (auth master key and deployment credentials). */
 export function referencedSecrets(config: RuntimeConfig): string[] {
   const refs = [config.auth.masterKey, ...config.models.flatMap((m) => m.deployments.map((d) => d.credentials))];
-  return [...new Set([...refs.flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : [])), ...publicKeySecrets(config)])].sort();
+  return [...new Set([...refs.flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : [])), ...publicKeySecrets(config), ...s3KeySecrets(config)])].sort();
 }
 
 /** Names of the ConfigMaps holding router artifacts a config references. */
@@ -81,7 +81,7 @@ export class KubeConfigSource implements ConfigSource {
   /** Router artifact ConfigMaps, one watch per name. */
   private readonly artifacts = new Map<string, Informer<DataObject>>();
   private readonly reporter: AppliedHashReporter | undefined;
-  private readonly downloads = new ArtifactDownloads();
+  private readonly downloads: ArtifactDownloads;
   private state: RuntimeState | undefined;
   private text: string | undefined;
   private lastError: string | undefined;
@@ -98,6 +98,7 @@ export class KubeConfigSource implements ConfigSource {
     this.key = options.key ?? DEFAULT_CONFIG_KEY;
     this.log = options.log ?? silentLogger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.downloads = new ArtifactDownloads({ env: options.env ?? process.env });
     this.configMaps = this.informer('configmaps', options.name);
     this.reporter = options.pod && new AppliedHashReporter(this.client, options.pod, { log: this.log });
   }
@@ -240,7 +241,7 @@ export class KubeConfigSource implements ConfigSource {
     const artifactsError = await this.watchAll(this.artifacts, 'configmaps', artifactNames, deadline);
     if (artifactsError) return { ok: false, message: `${this.source}: cannot list ConfigMap ${artifactsError}` };
     try {
-      await this.downloads.fetchAll(uriArtifacts(parsed.config));
+      await this.downloads.fetchAll(uriArtifacts(parsed.config, (ref) => resolveCredential(ref, this.options.env ?? process.env, this.secretLookup)));
       return { ok: true, state: compileRuntimeState(parsed.config, this.compileContext()), text };
     } catch (error) {
       return { ok: false, message: `${this.source}: ${errorMessage(error)}` };

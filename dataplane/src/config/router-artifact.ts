@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { AliasRoutingModel, ArtifactPublicKey, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
+import type { AliasRoutingModel, ArtifactPublicKey, CredentialRef, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
 import { EMBEDDINGS_API_KEY_ENV, HttpFeaturizer, LearnedRouter, type DecisionPolicy, type ModelPrice } from '../routing/learned/index.js';
 import { redactUri, type ArtifactDownloads, type UriArtifact } from '../routing/rollout/downloads.js';
 import { splitSignature, verifyArtifact } from '../routing/rollout/signature.js';
@@ -175,7 +175,21 @@ export function publicKeySecrets(config: RuntimeConfig): string[] {
   return routerSpecsOf(config).flatMap((r) => (r.publicKey && 'secretKeyRef' in r.publicKey ? [r.publicKey.secretKeyRef.name] : []));
 }
 
-/** URI artifacts to download before compiling. */
-export function uriArtifacts(config: RuntimeConfig): UriArtifact[] {
-  return routerSpecsOf(config).flatMap((r) => ('uri' in r.artifact ? [{ uri: r.artifact.uri, sha256: r.artifact.sha256 }] : []));
+/** Names of the Secrets holding the keys of s3:// artifacts. */
+export function s3KeySecrets(config: RuntimeConfig): string[] {
+  return routerSpecsOf(config).flatMap((r) => {
+    const s3 = 'uri' in r.artifact ? r.artifact.s3 : undefined;
+    return [s3?.accessKeyId, s3?.secretAccessKey].flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : []));
+  });
+}
+
+/** URI artifacts to download before compiling, with the keys of s3:// ones resolved by `credential` (which throws naming a missing one). */
+export function uriArtifacts(config: RuntimeConfig, credential: (ref: CredentialRef) => string): UriArtifact[] {
+  return routerSpecsOf(config).flatMap((r) => {
+    if (!('uri' in r.artifact)) return [];
+    const { uri, sha256, s3 } = r.artifact;
+    if (s3 === undefined) return [{ uri, sha256 }];
+    const credentials = s3.accessKeyId && s3.secretAccessKey ? { accessKeyId: credential(s3.accessKeyId), secretAccessKey: credential(s3.secretAccessKey) } : undefined;
+    return [{ uri, sha256, s3: { endpoint: s3.endpoint, region: s3.region, credentials } }];
+  });
 }

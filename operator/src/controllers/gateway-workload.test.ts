@@ -142,6 +142,14 @@ describe('desired data-plane workload', () => {
     expect(names([{ uri: 'https://x/m', sha256: 'a'.repeat(64) }])).toEqual(['edge-runtime']);
   });
 
+  it("adds the Secrets holding the keys of routing models' s3:// artifacts to the readable Secrets", () => {
+    const spec = GatewayConfigSpec.parse({ models: [model] });
+    const s3 = { region: 'eu-west-1', accessKeyId: { secretKeyRef: { name: 'store', key: 'AWS_ACCESS_KEY_ID' } }, secretAccessKey: { secretKeyRef: { name: 'store', key: 'AWS_SECRET_ACCESS_KEY' } } };
+    const router: AliasRouterInput = { name: 'picker', default: 'm', models: [{ name: 'rm', mode: 'active', artifact: { uri: 's3://routers/rm.art', sha256: 'a'.repeat(64), s3 }, candidates: { m: 'm' } }] };
+    const rules = desiredRole({ owner, spec, rendered: renderConfigText(spec, router), dataPlaneImage: 'i' }).rules as Json[];
+    expect(rules.find((r) => (r.resources as string[])[0] === 'secrets')).toEqual({ apiGroups: [''], resources: ['secrets'], resourceNames: ['openai', 'store'], verbs: ['get', 'list', 'watch'] });
+  });
+
   it('exposes the API and admin ports on the Service, selecting only gateway pods', () => {
     expect(desiredService(input()).spec).toEqual({
       type: 'ClusterIP',

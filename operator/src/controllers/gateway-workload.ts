@@ -135,7 +135,11 @@ export function desiredRole(input: WorkloadInput): Manifest {
   // The runtime ConfigMap and the ConfigMaps holding the artifacts of its routing models.
   const artifacts = (input.rendered.config.routers ?? []).flatMap((r) => r.models.flatMap((m) => ('configMap' in m.artifact ? [m.artifact.configMap.name] : [])));
   const configMaps = [runtimeConfigMapName(gateway), ...artifacts];
-  const secrets = secretNames(input.spec);
+  // The GatewayConfig's Secrets and those holding the keys of s3:// routing-model artifacts.
+  const artifactKeys = (input.rendered.config.routers ?? []).flatMap((r) =>
+    r.models.flatMap((m) => ('uri' in m.artifact ? [m.artifact.s3?.accessKeyId, m.artifact.s3?.secretAccessKey] : []).flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : []))),
+  );
+  const secrets = [...new Set([...secretNames(input.spec), ...artifactKeys])].sort();
   const read = ['get', 'list', 'watch'];
   const rules: unknown[] = [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [...new Set(configMaps)].sort(), verbs: read }];
   // An empty resourceNames list would mean every Secret: leave the rule out instead.

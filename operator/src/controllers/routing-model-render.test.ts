@@ -41,12 +41,20 @@ describe('rendering routingModelRef into the runtime config', () => {
       threshold: 0.7,
     });
     expect(models({ artifact: { uri: 'https://models.example/p.art', sha256: 'a'.repeat(64) } })).toMatchObject({ artifact: { uri: 'https://models.example/p.art', sha256: 'a'.repeat(64) } });
-    expect(models({ artifact: { uri: 's3://bucket/p.art', sha256: 'a'.repeat(64) } })).toEqual({
-      ok: false,
-      reason: 'InvalidRoutingModel',
-      retry: false,
-      message: 'RoutingModel team/picker: spec.artifact.uri: s3:// artifacts are not supported yet; serve the artifact over http(s) or use configMapRef',
+    expect(models({ artifact: { uri: 's3://bucket/p.art', sha256: 'a'.repeat(64) } })).toMatchObject({ artifact: { uri: 's3://bucket/p.art', sha256: 'a'.repeat(64) } });
+    // The Secret is passed by reference (its two standard keys), never by value.
+    expect(models({ artifact: { uri: 's3://bucket/p.art', sha256: 'a'.repeat(64), s3: { endpoint: 'http://minio.store:9000', region: 'eu-west-1', credentialsSecretRef: { name: 'artifact-store' } } } })).toMatchObject({
+      artifact: {
+        uri: 's3://bucket/p.art',
+        s3: {
+          endpoint: 'http://minio.store:9000',
+          region: 'eu-west-1',
+          accessKeyId: { secretKeyRef: { name: 'artifact-store', key: 'AWS_ACCESS_KEY_ID' } },
+          secretAccessKey: { secretKeyRef: { name: 'artifact-store', key: 'AWS_SECRET_ACCESS_KEY' } },
+        },
+      },
     });
+    expect(models({ artifact: { uri: 'https://models.example/p.art', sha256: 'a'.repeat(64), s3: { region: 'eu-west-1' } } })).toMatchObject({ ok: false, reason: 'InvalidRoutingModel', message: expect.stringContaining('s3 applies to s3:// URIs only') });
   });
 
   it('renders artifact model names, candidate prices, the featurizer assertion and embedding URL for the data plane', () => {

@@ -31,13 +31,22 @@ function invalidArtifact(rm: RoutingModelObject): string | undefined {
   return current && ready.status === 'False' && ready.reason === 'InvalidArtifact' ? (ready.message ?? 'invalid artifact') : undefined;
 }
 
+/** spec.artifact.s3 as the data plane reads it: the Secret's two keys by reference, never their values. */
+function s3Access(s3: NonNullable<Extract<RoutingModelSpec['artifact'], { uri: string }>['s3']>): NonNullable<Extract<RoutingModelInput['artifact'], { uri: string }>['s3']> {
+  const secret = s3.credentialsSecretRef?.name;
+  return {
+    ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+    ...(s3.region === undefined ? {} : { region: s3.region }),
+    ...(secret === undefined ? {} : { accessKeyId: { secretKeyRef: { name: secret, key: 'AWS_ACCESS_KEY_ID' } }, secretAccessKey: { secretKeyRef: { name: secret, key: 'AWS_SECRET_ACCESS_KEY' } } }),
+  };
+}
+
 function routingModelEntry(name: string, spec: RoutingModelSpec, publicKey: GatewayConfigSpec['routing']['routingModelPublicKey']): RoutingModelInput | string {
   const a = spec.artifact;
   let artifact: RoutingModelInput['artifact'];
   if ('inline' in a) artifact = { configMap: { name: artifactConfigMapName(name), key: ARTIFACT_KEY } };
   else if ('configMapRef' in a) artifact = { configMap: { name: a.configMapRef.name, key: a.configMapRef.key } };
-  else if (a.uri.startsWith('s3://')) return 'spec.artifact.uri: s3:// artifacts are not supported yet; serve the artifact over http(s) or use configMapRef';
-  else artifact = { uri: a.uri, sha256: a.sha256 };
+  else artifact = { uri: a.uri, sha256: a.sha256, ...(a.s3 ? { s3: s3Access(a.s3) } : {}) };
   return {
     name,
     mode: spec.rollout.mode,

@@ -1,8 +1,9 @@
-// Router artifacts referenced by URI: downloaded over http(s) before a config is compiled (the
+// Router artifacts referenced by URI: downloaded over http(s) or from S3 before a config is compiled (the
 // compile step is synchronous), checked against the pinned sha256 and kept by digest, so a
 // reload that keeps the same digest never downloads again and a changed digest is a new artifact.
 import { createHash } from 'node:crypto';
 import { Agent, request } from '../../pipeline/undici-core.js';
+import { getS3Object, S3ObjectError, type S3Access } from './s3-object.js';
 
 export class ArtifactDownloadError extends Error {}
 
@@ -13,6 +14,8 @@ const downloadAgent = (): Agent => (agent ??= new Agent());
 export interface UriArtifact {
   uri: string;
   sha256: string;
+  /** s3:// URIs: endpoint, region and resolved credentials. */
+  s3?: S3Access | undefined;
 }
 
 export interface ArtifactDownloadOptions {
@@ -22,6 +25,8 @@ export interface ArtifactDownloadOptions {
   maxBytes?: number;
   /** Artifacts kept across reloads. Default 8. */
   keep?: number;
+  /** Read for s3:// artifacts without a region (AWS_REGION). Default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Where a URI is named in a message: scheme, host and path, never the query (it may hold a token). */
@@ -39,11 +44,13 @@ export class ArtifactDownloads {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private readonly keep: number;
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(options: ArtifactDownloadOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.keep = options.keep ?? 8;
+    this.env = options.env ?? process.env;
   }
 
   /** Downloads the artifacts not held yet. Throws ArtifactDownloadError naming the URI (without
@@ -63,9 +70,22 @@ export class ArtifactDownloads {
     return this.bytes.get(artifact.sha256);
   }
 
-  private async download({ uri, sha256 }: UriArtifact): Promise<Uint8Array> {
+  private async download({ uri, sha256, s3 }: UriArtifact): Promise<Uint8Array> {
     const where = `router artifact ${redactUri(uri)}`;
     let body: Buffer;
+    if (uri.startsWith('s3://')) {
+      try {
+        body = await getS3Object(uri, s3 ?? {}, this.env, { timeoutMs: this.timeoutMs, maxBytes: this.maxBytes });
+      } catch (error) {
+        throw new ArtifactDownloadError(`${where}: ${error instanceof S3ObjectError ? error.message : `download failed (${(error as Error).name})`}`);
+      }
+    } else body = await this.fromHttp(uri, where);
+    const actual = createHash('sha256').update(body).digest('hex');
+    if (actual !== sha256) throw new ArtifactDownloadError(`${where}: sha256 ${actual} does not match the pinned ${sha256}`);
+    return body;
+  }
+
+  private async fromHttp(uri: string, where: string): Promise<Buffer> {
     try {
       const res = await request(uri, { method: 'GET', dispatcher: downloadAgent(), signal: AbortSignal.timeout(this.timeoutMs) });
       if (res.statusCode !== 200) {
@@ -87,13 +107,10 @@ export class ArtifactDownloads {
         }
         chunks.push(chunk as Buffer);
       }
-      body = Buffer.concat(chunks);
+      return Buffer.concat(chunks);
     } catch (error) {
       if (error instanceof ArtifactDownloadError) throw error;
       throw new ArtifactDownloadError(`${where}: download failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
     }
-    const actual = createHash('sha256').update(body).digest('hex');
-    if (actual !== sha256) throw new ArtifactDownloadError(`${where}: sha256 ${actual} does not match the pinned ${sha256}`);
-    return body;
   }
 }
