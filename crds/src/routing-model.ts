@@ -96,8 +96,8 @@ export const ArtifactS3 = z
   })
   .describe('How the data plane reaches an s3:// artifact.');
 
-export const Artifact = z
-  .union([
+export const Artifact = withRules(
+  z.union([
     z.strictObject({
       inline: z
         .string()
@@ -119,27 +119,25 @@ export const Artifact = z
         })
         .describe('A key of a ConfigMap in the same namespace.'),
     }),
-    withRules(
-      z.strictObject({
-        uri: z
-          .string()
-          .max(2048)
-          .regex(/^(https?:\/\/[^\s]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]+)$/, 'an http(s):// URL or s3://bucket/key')
-          .describe('Where the data plane downloads the artifact: an http(s) URL or s3://bucket/key.'),
-        sha256: Sha256,
-        s3: ArtifactS3.optional(),
-      }),
-      [
-        {
-          rule: "!has(self.s3) || self.uri.startsWith('s3://')",
-          message: 's3 applies to s3:// URIs only',
-          path: ['s3'],
-          holds: (a) => a.s3 === undefined || a.uri.startsWith('s3://'),
-        },
-      ],
-    ),
-  ])
-  .describe('The trained router: exactly one of inline, configMapRef, or uri with sha256.');
+    z.strictObject({
+      uri: z
+        .string()
+        .max(2048)
+        .regex(/^(https?:\/\/[^\s]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]+)$/, 'an http(s):// URL or s3://bucket/key')
+        .describe('Where the data plane downloads the artifact: an http(s) URL or s3://bucket/key.'),
+      sha256: Sha256,
+      s3: ArtifactS3.optional(),
+    }),
+  ]),
+  [
+    {
+      rule: "!has(self.s3) || (has(self.uri) && self.uri.startsWith('s3://'))",
+      message: 's3 applies to s3:// URIs only',
+      path: ['s3'],
+      holds: (a) => !('s3' in a && a.s3 !== undefined) || a.uri.startsWith('s3://'),
+    },
+  ],
+).describe('The trained router: exactly one of inline, configMapRef, or uri with sha256.');
 
 export const Rollout = withRules(
   z.strictObject({
