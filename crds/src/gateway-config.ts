@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { customResourceDefinition, listMap, listSet, withRules, type CrdDefinition } from './crd.js';
 import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './group.js';
-import { BalancingStrategy, ClientAdmission, ClientKey, Cooldown, Deployment, Duration, Model, PriorityLevel, Retries, RuntimeShedding, RuntimeTracing, Server, Timeouts, durationMs } from './runtime-config.js';
+import { BalancingStrategy, ClientAdmission, ClientKey, Cooldown, Deployment, Duration, HttpUrl, Model, PriorityLevel, Retries, RuntimeShedding, RuntimeTracing, Server, Timeouts, durationMs } from './runtime-config.js';
 
 /** A model alias or deployment name (bounded so CEL comparisons have a known cost). */
 const Name = z
@@ -14,7 +14,6 @@ const Name = z
   .max(63)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - (starting with a letter or digit)');
 
-const HttpUrl = z.string().max(2048).regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL');
 
 export const SecretKeySelector = z
   .strictObject({

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { customResourceDefinition, listMap, withRules, type CrdDefinition } from './crd.js';
 import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './group.js';
+import { HttpUrl, S3_LOCATION } from './runtime-config.js';
 
 export const RouterKind = z
   .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules', 'blend'])
@@ -22,12 +23,7 @@ export const Featurizer = withRules(
       .max(16_777_216)
       .optional()
       .describe("Length of the feature vector the artifact's head reads (e.g. 384 for MiniLM); when set, an artifact with another length is refused. The artifact decides when omitted."),
-    url: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
-      .optional()
-      .describe('Embedding service URL (OpenAI /v1/embeddings wire format) the gateway calls instead of the one recorded in the artifact at training; http featurizer only.'),
+    url: HttpUrl.optional().describe('Embedding service URL (OpenAI /v1/embeddings wire format) the gateway calls instead of the one recorded in the artifact at training; http featurizer only.'),
   }),
   [
     {
@@ -83,13 +79,7 @@ const Sha256 = z
 
 export const ArtifactS3 = z
   .strictObject({
-    endpoint: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
-      .optional()
-      .describe('S3 API endpoint of an S3-compatible store (MinIO, Ceph), addressed path-style; AWS S3 when omitted.'),
-    region: z.string().min(1).max(64).optional().describe('Bucket region; the data plane\'s AWS_REGION, else us-east-1, when omitted.'),
+    ...S3_LOCATION,
     credentialsSecretRef: LocalObjectReference.optional().describe(
       'Secret (same namespace as the GatewayConfig) holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; the data plane pod\'s own AWS identity is used when omitted.',
     ),

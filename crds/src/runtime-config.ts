@@ -76,15 +76,18 @@ export const BalancingStrategy = z
     'How a deployment is picked among the healthy ones: weighted random, fewest requests in flight, lowest EWMA time to first byte, or lowest price.',
   );
 
+/** An http(s) URL (the description is the field's own). */
+export const HttpUrl = z.string().max(2048).regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL');
+
+/** Where an s3:// artifact's bucket is: shared by the runtime config and the RoutingModel. */
+export const S3_LOCATION = {
+  endpoint: HttpUrl.optional().describe('S3 API endpoint of an S3-compatible store (MinIO, Ceph), addressed path-style; AWS S3 when omitted.'),
+  region: z.string().min(1).max(64).optional().describe("Bucket region; the data plane's AWS_REGION, else us-east-1, when omitted."),
+};
+
 export const S3ArtifactAccess = z
   .strictObject({
-    endpoint: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
-      .optional()
-      .describe('S3 API endpoint of an S3-compatible store (MinIO, Ceph), addressed path-style; AWS S3 when omitted.'),
-    region: z.string().min(1).max(64).optional().describe('Bucket region; AWS_REGION of the data plane, else us-east-1, when omitted.'),
+    ...S3_LOCATION,
     accessKeyId: CredentialRef.optional().describe('Access key id; with secretAccessKey. Neither: the pod\'s own AWS credentials (environment, web identity).'),
     secretAccessKey: CredentialRef.optional().describe('Secret access key; with accessKeyId.'),
   })
@@ -368,12 +371,7 @@ function checkAliasRouters(routers: readonly z.output<typeof AliasRouter>[], ali
 
 export const RuntimeTracing = z
   .strictObject({
-    endpoint: z
-      .string()
-      .max(2048)
-      .regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL')
-      .optional()
-      .describe(
+    endpoint: HttpUrl.optional().describe(
         'OTLP/HTTP endpoint of the trace collector, e.g. http://otel-collector:4318 (spans go to its /v1/traces). Unset: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. Read at start.',
       ),
     protocol: z.enum(['http/protobuf', 'http/json']).optional().describe('OTLP encoding. Unset: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf. Read at start.'),

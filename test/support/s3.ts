@@ -1,12 +1,12 @@
 // A real S3 API server for tests: moto's server (PyPI moto[server], installed by
 // scripts/s3/install-moto.sh into ~/.cache/switchboard/moto) on a free loopback port, with
 // helpers that create buckets and put objects through the AWS SDK. Readiness is polled, never slept.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort, waitServing } from './server-process.js';
 
 export const MOTO_SERVER = join(process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache', 'switchboard'), 'moto', 'bin', 'moto_server');
 
@@ -22,32 +22,6 @@ export interface S3Server {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited (${child.exitCode}): ${output()}`);
-    try {
-      // moto answers ListBuckets on / once it serves.
-      if ((await fetch(url)).status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`moto_server not ready at ${url} after ${timeoutMs} ms: ${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export async function startS3(): Promise<S3Server> {
   if (!existsSync(MOTO_SERVER)) throw new Error(`${MOTO_SERVER} is missing: run scripts/s3/install-moto.sh`);
   const port = await freePort();
@@ -58,7 +32,8 @@ export async function startS3(): Promise<S3Server> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(endpoint, child, () => output, 30_000);
+    // moto answers ListBuckets on / once it serves.
+    await waitServing('moto_server', endpoint, child, () => output, 30_000, (res) => res.status < 500);
   } catch (error) {
     child.kill('SIGKILL');
     await exited;

@@ -1,12 +1,12 @@
 // Starts a real Jaeger v2 (all-in-one: OTLP/HTTP receiver, memory storage, query API) on loopback
 // free ports, built by scripts/jaeger/build.sh into ~/.cache/switchboard/bin/jaeger. Readiness is
 // polled on the health-check extension; traces are read back through the query API.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitServing } from '../support/server-process.js';
 
 export const JAEGER_BIN = join(process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache', 'switchboard'), 'bin', 'jaeger');
 
@@ -41,17 +41,6 @@ export interface Jaeger {
   /** The trace with this id, or undefined while Jaeger has none. */
   trace(traceId: string): Promise<JaegerTrace | undefined>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface JaegerOptions {
@@ -116,19 +105,6 @@ exporters:
 `;
 }
 
-async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`jaeger exited (${child.exitCode}): ${output()}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`jaeger not ready at ${url} after ${timeoutMs} ms: ${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> {
   if (!jaegerBuilt()) throw new Error(`${JAEGER_BIN} is missing: run scripts/jaeger/build.sh`);
@@ -143,8 +119,8 @@ export async function startJaeger(options: JaegerOptions = {}): Promise<Jaeger> 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const queryUrl = `http://127.0.0.1:${ports.query}`;
   try {
-    await waitReady(`http://127.0.0.1:${ports.health}/status`, child, () => output, 30_000);
-    await waitReady(`${queryUrl}/api/services`, child, () => output, 30_000);
+    await waitServing('jaeger', `http://127.0.0.1:${ports.health}/status`, child, () => output, 30_000);
+    await waitServing('jaeger', `${queryUrl}/api/services`, child, () => output, 30_000);
   } catch (error) {
     child.kill('SIGKILL');
     await exited;
