@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort, waitServing } from './server-process.js';
+import { freePort, waitServing } from './server-process.ts';
 
 export const MOTO_SERVER = join(process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache', 'switchboard'), 'moto', 'bin', 'moto_server');
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitServing } from '../support/server-process.js';
+import { freePort, waitServing } from '../support/server-process.ts';
 
 export const JAEGER_BIN = join(process.env.SWITCHBOARD_CACHE ?? join(homedir(), '.cache', 'switchboard'), 'bin', 'jaeger');
 
