@@ -7,7 +7,7 @@
 // shadow mode (inline artifact, packed by the operator) is recorded but never acts; a public key
 // Secret on the GatewayConfig makes unsigned artifacts rejected until they are signed.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { startCluster, type Cluster } from '../cluster/cluster.js';
 import { startMock, type MockServer } from '../../dataplane/src/mock/server.js';
 import { LearnedRouter } from '../../dataplane/src/routing/learned/index.js';
@@ -15,6 +15,7 @@ import { startCli, type RunningCli } from '../support/cli.js';
 import { metricValue, readiness } from '../support/stack.js';
 import { buildOperator, condition, getJson, installCrds, killAllOperators, kubectlOk, startOperator, waitFor, type OperatorProcess } from '../operator-e2e/operator-process.js';
 import { signArtifact } from '../../dataplane/src/routing/rollout/signature.js';
+import { S3_CREDENTIALS, S3_REGION, startS3, type S3Server } from '../support/s3.js';
 import { dataset, gzip, PRICES } from './fixtures.js';
 
 const NS = 'sb-rollout';
@@ -29,6 +30,7 @@ const CHAT = 'tell me a story about a brave little dog';
 let cluster: Cluster;
 let operator: OperatorProcess;
 let mock: MockServer;
+let s3: S3Server;
 let gateway: RunningCli;
 let url: string;
 let adminUrl: string;
@@ -111,7 +113,7 @@ async function waitApplied(name: string): Promise<RoutingModelJson> {
 
 beforeAll(async () => {
   await buildOperator(); // `tsc -b`: the operator and the data plane CLI run from dist/
-  [cluster, mock] = await Promise.all([startCluster(), startMock({ port: 0, apiKey: UPSTREAM_KEY, ttftMs: 5, tokensPerSecond: 1000 })]);
+  [cluster, mock, s3] = await Promise.all([startCluster(), startMock({ port: 0, apiKey: UPSTREAM_KEY, ttftMs: 5, tokensPerSecond: 1000 }), startS3()]);
   await installCrds(cluster);
   await kubectlOk(cluster, ['create', 'namespace', NS]);
   const secret = (name: string, value: string): object => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS }, stringData: { 'api-key': value } });
@@ -130,7 +132,7 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  const steps: Array<() => unknown> = [() => gateway?.stop(), () => operator?.stop(10_000), () => killAllOperators(), () => mock?.close(), () => cluster?.stop()];
+  const steps: Array<() => unknown> = [() => gateway?.stop(), () => operator?.stop(10_000), () => killAllOperators(), () => mock?.close(), () => s3?.close(), () => cluster?.stop()];
   for (const step of steps) await Promise.resolve().then(step).catch(() => undefined);
 }, TIMEOUT);
 
@@ -220,6 +222,43 @@ describe('a GatewayConfig routing through a RoutingModel', () => {
     expect(rendered.routers[0]!.models.map((m) => m.name)).toEqual(['picker', 'next']);
     expect(await ask(CODE)).toMatchObject({ status: 200, model: 'cheap', shadow: 'next=strong disagree' });
     await kubectlOk(cluster, ['delete', 'routingmodel', 'wrong', '-n', NS]);
+  }, 60_000);
+
+  it('serves a RoutingModel whose artifact is an s3:// object, with its keys from a Secret the ConfigMap only names', async () => {
+    const bytes = asAliases(false, 1024);
+    await s3.put('routers', 'shadow/s3next.art', bytes);
+    await apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'artifact-store', namespace: NS }, stringData: { AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey } });
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const s3Settings = { endpoint: s3.endpoint, region: S3_REGION, credentialsSecretRef: { name: 'artifact-store' } };
+    await apply(routingModel('s3next', { artifact: { uri: 's3://routers/shadow/s3next.art', sha256, s3: s3Settings }, rollout: { mode: 'shadow', alongside: 'picker' } }));
+    try {
+      const answer = await waitFor('the s3 shadow decision', async () => {
+        const a = await ask(CODE);
+        return a.shadow?.includes('s3next=') ? a : undefined;
+      }, 30_000, 50);
+      // The object's router is good at code: it picks "strong", whatever the active model picks.
+      expect(answer.status).toBe(200);
+      expect(answer.shadow).toMatch(/s3next=strong (agree|disagree)/);
+      const runtime = await getJson<{ data: Record<string, string> }>(cluster, ['configmap', `${GW}-runtime`, '-n', NS]);
+      const text = runtime!.data['config.json']!;
+      const rendered = JSON.parse(text) as { routers: Array<{ models: Array<{ name: string; artifact: Record<string, unknown> }> }> };
+      expect(rendered.routers[0]!.models.find((m) => m.name === 's3next')?.artifact).toEqual({
+        uri: 's3://routers/shadow/s3next.art',
+        sha256,
+        s3: {
+          endpoint: s3.endpoint,
+          region: S3_REGION,
+          accessKeyId: { secretKeyRef: { name: 'artifact-store', key: 'AWS_ACCESS_KEY_ID' } },
+          secretAccessKey: { secretKeyRef: { name: 'artifact-store', key: 'AWS_SECRET_ACCESS_KEY' } },
+        },
+      });
+      expect(text).not.toContain(S3_CREDENTIALS.secretAccessKey);
+      const role = await getJson<{ rules: Array<{ resources: string[]; resourceNames?: string[] }> }>(cluster, ['role', `${GW}-gateway`, '-n', NS]);
+      expect(role!.rules.find((r) => r.resources[0] === 'secrets')?.resourceNames).toContain('artifact-store');
+    } finally {
+      await kubectlOk(cluster, ['delete', 'routingmodel', 's3next', '-n', NS]);
+      await waitFor('the gateway without s3next', async () => ((await ask(CODE)).shadow?.includes('s3next=') ? undefined : true), 30_000, 50);
+    }
   }, 60_000);
 
   it('requires signed artifacts once the GatewayConfig names a public key Secret', async () => {
