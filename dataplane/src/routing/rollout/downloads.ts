@@ -3,6 +3,7 @@
 // reload that keeps the same digest never downloads again and a changed digest is a new artifact.
 import { createHash } from 'node:crypto';
 import { Agent, request } from '../../pipeline/undici-core.js';
+import { OverLimitError, readUpTo } from './bounded-body.js';
 import { getS3Object, S3ObjectError, type S3Access } from './s3-object.js';
 
 export class ArtifactDownloadError extends Error {}
@@ -97,19 +98,10 @@ export class ArtifactDownloads {
         await res.body.dump();
         throw new ArtifactDownloadError(`${where}: ${declared} bytes is over the ${this.maxBytes}-byte limit`);
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.maxBytes) {
-          res.body.destroy();
-          throw new ArtifactDownloadError(`${where}: over the ${this.maxBytes}-byte limit`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return Buffer.concat(chunks);
+      return await readUpTo(res.body, this.maxBytes, () => res.body.destroy());
     } catch (error) {
       if (error instanceof ArtifactDownloadError) throw error;
+      if (error instanceof OverLimitError) throw new ArtifactDownloadError(`${where}: ${error.message}`);
       throw new ArtifactDownloadError(`${where}: download failed (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
     }
   }

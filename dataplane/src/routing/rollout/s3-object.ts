@@ -5,6 +5,7 @@
 // a credential.
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { OverLimitError, readUpTo } from './bounded-body.js';
 
 /** What a config says about reaching the object, credentials resolved. */
 export interface S3Access {
@@ -31,13 +32,12 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
  *  rotated key gets a client of its own. Keyed by a digest, so no credential is held as a key. */
 const clients = new Map<string, S3Client>();
 
-async function clientFor(access: S3Access, env: NodeJS.ProcessEnv): Promise<S3Client> {
+function clientFor(access: S3Access, env: NodeJS.ProcessEnv, { S3Client }: typeof import('@aws-sdk/client-s3')): S3Client {
   const region = access.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const keys = access.credentials === undefined ? '' : `${access.credentials.accessKeyId}\n${access.credentials.secretAccessKey}`;
   const id = createHash('sha256').update(JSON.stringify([access.endpoint ?? '', region, keys])).digest('hex');
   let client = clients.get(id);
   if (client === undefined) {
-    const { S3Client } = await import('@aws-sdk/client-s3');
     client = new S3Client({
       region,
       // S3-compatible stores are addressed path-style (bucket in the path, not the host name).
@@ -63,12 +63,13 @@ function reason(error: unknown): string {
 /** The object's bytes, at most `limits.maxBytes` of them. */
 export async function getS3Object(uri: string, access: S3Access, env: NodeJS.ProcessEnv, limits: S3ObjectLimits): Promise<Buffer> {
   const { bucket, key } = parseS3Uri(uri);
-  const client = await clientFor(access, env);
-  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+  // Loaded on the first s3:// download; the module loader keeps it for the next ones.
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = clientFor(access, env, sdk);
   let body: AsyncIterable<Uint8Array> | undefined;
   let declared: number | undefined;
   try {
-    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(limits.timeoutMs) });
+    const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: AbortSignal.timeout(limits.timeoutMs) });
     body = res.Body as AsyncIterable<Uint8Array> | undefined;
     declared = res.ContentLength;
   } catch (error) {
@@ -80,20 +81,9 @@ export async function getS3Object(uri: string, access: S3Access, env: NodeJS.Pro
     destroy();
     throw new S3ObjectError(`${declared} bytes is over the ${limits.maxBytes}-byte limit`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > limits.maxBytes) {
-        destroy();
-        throw new S3ObjectError(`over the ${limits.maxBytes}-byte limit`);
-      }
-      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    }
+    return await readUpTo(body, limits.maxBytes, destroy);
   } catch (error) {
-    if (error instanceof S3ObjectError) throw error;
-    throw new S3ObjectError(reason(error));
+    throw new S3ObjectError(error instanceof OverLimitError ? error.message : reason(error));
   }
-  return Buffer.concat(chunks);
 }
