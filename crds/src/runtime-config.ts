@@ -498,6 +498,12 @@ export type RuntimeTracing = z.output<typeof RuntimeTracing>;
 export type RuntimeShedding = z.output<typeof RuntimeShedding>;
 export type PriorityLevel = z.output<typeof PriorityLevel>;
 
+/** Names of the Secrets holding the keys of an s3:// artifact (none for other artifacts). */
+export function artifactKeySecrets(artifact: RouterArtifactRef): string[] {
+  const s3 = 'uri' in artifact ? artifact.s3 : undefined;
+  return [s3?.accessKeyId, s3?.secretAccessKey].flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : []));
+}
+
 /** Parses a duration string ("250ms", "1.5s", "2m", "1h") into milliseconds. */
 export function durationMs(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);

@@ -3,7 +3,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfigFile } from './load.js';
-import { resolveCredential } from './credentials.js';
 import { uriArtifacts } from './router-artifact.js';
 import { ArtifactDownloads } from '../routing/rollout/downloads.js';
 import { compileRuntimeState, type CompileContext, type RuntimeState } from './runtime-state.js';
@@ -32,7 +31,7 @@ export async function loadState(path: string, ctx: CompileContext): Promise<{ ok
   const loaded = await loadConfigFile(path);
   if (!loaded.ok) return loaded;
   try {
-    await ctx.downloads?.fetchAll(uriArtifacts(loaded.config, (ref) => resolveCredential(ref, ctx.env, ctx.secrets)));
+    await ctx.downloads?.fetchAll(uriArtifacts(loaded.config, ctx));
     return { ok: true, state: compileRuntimeState(loaded.config, ctx), text: loaded.text };
   } catch (error) {
     return { ok: false, message: `${path}: ${(error as Error).message}` };

@@ -16,7 +16,7 @@ import {
 } from '@switchboard/operator/runtime';
 import type { RuntimeConfig } from '@switchboard/crds/runtime';
 import { AppliedHashReporter, type AppliedHashStatus, type PodRef } from './applied-hash.js';
-import { CredentialError, resolveCredential, type SecretLookup } from './credentials.js';
+import { CredentialError, type SecretLookup } from './credentials.js';
 import type { ConfigSource, ConfigStatus, FileSourceHooks } from './file-source.js';
 import { parseConfigText } from './load.js';
 import { publicKeySecrets, RouterArtifactError, routerSpecsOf, s3KeySecrets, uriArtifacts, type ConfigMapLookup } from './router-artifact.js';
@@ -241,8 +241,9 @@ export class KubeConfigSource implements ConfigSource {
     const artifactsError = await this.watchAll(this.artifacts, 'configmaps', artifactNames, deadline);
     if (artifactsError) return { ok: false, message: `${this.source}: cannot list ConfigMap ${artifactsError}` };
     try {
-      await this.downloads.fetchAll(uriArtifacts(parsed.config, (ref) => resolveCredential(ref, this.options.env ?? process.env, this.secretLookup)));
-      return { ok: true, state: compileRuntimeState(parsed.config, this.compileContext()), text };
+      const ctx = this.compileContext();
+      await this.downloads.fetchAll(uriArtifacts(parsed.config, ctx));
+      return { ok: true, state: compileRuntimeState(parsed.config, ctx), text };
     } catch (error) {
       return { ok: false, message: `${this.source}: ${errorMessage(error)}` };
     }

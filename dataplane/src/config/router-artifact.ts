@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { AliasRoutingModel, ArtifactPublicKey, CredentialRef, ModelRouter, RouterArtifactRef, RuntimeConfig } from '@switchboard/crds/runtime';
+import { artifactKeySecrets, type AliasRoutingModel, type ArtifactPublicKey, type CredentialRef, type ModelRouter, type RouterArtifactRef, type RuntimeConfig } from '@switchboard/crds/runtime';
 import { EMBEDDINGS_API_KEY_ENV, HttpFeaturizer, LearnedRouter, type DecisionPolicy, type ModelPrice } from '../routing/learned/index.js';
 import { redactUri, type ArtifactDownloads, type UriArtifact } from '../routing/rollout/downloads.js';
 import { splitSignature, verifyArtifact } from '../routing/rollout/signature.js';
+import { resolveCredential, type SecretLookup } from './credentials.js';
 
 /** Looks up ConfigMap keys (binaryData, base64-decoded, or data); absent outside a cluster. */
 export type ConfigMapLookup = (name: string, key: string) => Uint8Array | undefined;
@@ -177,14 +178,12 @@ export function publicKeySecrets(config: RuntimeConfig): string[] {
 
 /** Names of the Secrets holding the keys of s3:// artifacts. */
 export function s3KeySecrets(config: RuntimeConfig): string[] {
-  return routerSpecsOf(config).flatMap((r) => {
-    const s3 = 'uri' in r.artifact ? r.artifact.s3 : undefined;
-    return [s3?.accessKeyId, s3?.secretAccessKey].flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : []));
-  });
+  return routerSpecsOf(config).flatMap((r) => artifactKeySecrets(r.artifact));
 }
 
-/** URI artifacts to download before compiling, with the keys of s3:// ones resolved by `credential` (which throws naming a missing one). */
-export function uriArtifacts(config: RuntimeConfig, credential: (ref: CredentialRef) => string): UriArtifact[] {
+/** URI artifacts to download before compiling, the keys of s3:// ones resolved from `keys` (a missing one throws CredentialError naming it). */
+export function uriArtifacts(config: RuntimeConfig, keys: { env: NodeJS.ProcessEnv; secrets?: SecretLookup | undefined }): UriArtifact[] {
+  const credential = (ref: CredentialRef): string => resolveCredential(ref, keys.env, keys.secrets);
   return routerSpecsOf(config).flatMap((r) => {
     if (!('uri' in r.artifact)) return [];
     const { uri, sha256, s3 } = r.artifact;

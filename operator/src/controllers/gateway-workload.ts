@@ -1,7 +1,7 @@
 // GatewayConfig -> the objects that run its data plane: runtime ConfigMap, ServiceAccount, Role,
 // RoleBinding, Service, Deployment and (optionally) PodDisruptionBudget. Pure: desired state from
 // the spec, the rendered config and a few observed facts; the reconciler applies the result.
-import { durationMs, type GatewayConfigSpec } from '@switchboard/crds';
+import { artifactKeySecrets, durationMs, type GatewayConfigSpec } from '@switchboard/crds';
 import type { KubeObject, ObjectMeta } from '../runtime/index.js';
 import { CONFIG_KEY, type RenderedConfig } from './runtime-config.js';
 import { CONFIG_HASH_ANNOTATION, controllerReference, DESIRED_HASH_ANNOTATION, FIELD_MANAGER, GATEWAY_LABEL, KINDS, MANAGED_BY_LABEL, shortHash, type Kind } from './meta.js';
@@ -136,9 +136,7 @@ export function desiredRole(input: WorkloadInput): Manifest {
   const artifacts = (input.rendered.config.routers ?? []).flatMap((r) => r.models.flatMap((m) => ('configMap' in m.artifact ? [m.artifact.configMap.name] : [])));
   const configMaps = [runtimeConfigMapName(gateway), ...artifacts];
   // The GatewayConfig's Secrets and those holding the keys of s3:// routing-model artifacts.
-  const artifactKeys = (input.rendered.config.routers ?? []).flatMap((r) =>
-    r.models.flatMap((m) => ('uri' in m.artifact ? [m.artifact.s3?.accessKeyId, m.artifact.s3?.secretAccessKey] : []).flatMap((ref) => (ref && 'secretKeyRef' in ref ? [ref.secretKeyRef.name] : []))),
-  );
+  const artifactKeys = (input.rendered.config.routers ?? []).flatMap((r) => r.models.flatMap((m) => artifactKeySecrets(m.artifact)));
   const secrets = [...new Set([...secretNames(input.spec), ...artifactKeys])].sort();
   const read = ['get', 'list', 'watch'];
   const rules: unknown[] = [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [...new Set(configMaps)].sort(), verbs: read }];
