@@ -8,7 +8,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, AlwaysOnSampler, InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace';
 import protobuf from 'protobufjs';
 import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
-import { SpanMaker } from './tracing-span.js';
+import { hrTime } from '@opentelemetry/core';
+import { SpanMaker, hrTimeAt } from './tracing-span.js';
 
 const Request = new protobuf.Root().loadSync(fileURLToPath(new URL('./tracing-otlp-trace.proto', import.meta.url)), { keepCase: true }).lookupType('ExportTraceServiceRequest');
 const decode = (bytes: Uint8Array): unknown => Request.toObject(Request.decode(bytes), { longs: String, bytes: String, defaults: true, oneofs: true });
@@ -25,6 +26,15 @@ function maker(root: Sampler): { spans: SpanMaker; exporter: InMemorySpanExporte
 function remoteParent(flags: TraceFlags): ReturnType<typeof trace.setSpanContext> {
   return trace.setSpanContext(ROOT_CONTEXT, { traceId: REMOTE_TRACE, spanId: REMOTE_SPAN, traceFlags: flags, isRemote: true, traceState: createTraceState('vendor=a') });
 }
+
+describe('hrTimeAt', () => {
+  it('gives the seconds and nanoseconds the SDK gives for the same performance.now() value', () => {
+    const now = performance.now();
+    // Fractions that carry into the next second once added to the time origin's own fraction.
+    const values = [0, 0.000001, 1, 999.999999, 1000, 12_345.678901, now, now + 0.9999, ...Array.from({ length: 200 }, (_, i) => now + i * 7.777777)];
+    for (const ms of values) expect(hrTimeAt(ms)).toEqual(hrTime(ms));
+  });
+});
 
 describe('SpanMaker', () => {
   it('starts a new trace when there is no parent, and exports its spans with their parents, times, events and status', () => {

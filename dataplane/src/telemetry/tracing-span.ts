@@ -5,20 +5,44 @@
 // ReadableSpan, so the SDK's span processors, its in-memory exporter and the OTLP encoder take it
 // as they take the SDK's own. Sampling, ids, resources, batching and propagation stay the SDK's.
 import { SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus } from '@opentelemetry/api';
-import { hrTime, hrTimeDuration } from '@opentelemetry/core';
+import { hrTimeDuration } from '@opentelemetry/core';
 import { RandomIdGenerator, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace';
 
 type Resource = ReadableSpan['resource'];
 type Scope = ReadableSpan['instrumentationScope'];
 
 const NO_LINKS: Link[] = [];
+/** Shared by spans without events until their first one: most spans never get one. */
+const NO_EVENTS: TimedEvent[] = Object.freeze([]) as unknown as TimedEvent[];
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 const NOT_ENDED: HrTime = [0, 0];
+
+const ORIGIN_SECONDS = Math.trunc(performance.timeOrigin / 1e3);
+const ORIGIN_NANOS = Math.round((performance.timeOrigin % 1e3) * 1e6);
+
+/**
+ * The epoch time of a performance.now() value, as the SDK's hrTime(ms) computes it (the same
+ * seconds and nanoseconds), in one array instead of three.
+ */
+export function hrTimeAt(ms: number = performance.now()): HrTime {
+  let seconds = ORIGIN_SECONDS + Math.trunc(ms / 1e3);
+  let nanos = ORIGIN_NANOS + Math.round((ms % 1e3) * 1e6);
+  if (nanos >= 1e9) {
+    seconds += 1;
+    nanos -= 1e9;
+  }
+  return [seconds, nanos];
+}
+
+/** A span context; tracestate only when there is one (no intermediate objects on the request path). */
+function spanContextOf(traceId: string, spanId: string, traceFlags: number, traceState: SpanContext['traceState']): SpanContext {
+  return traceState ? { traceId, spanId, traceFlags, traceState } : { traceId, spanId, traceFlags };
+}
 
 /** A recording span: attributes are written straight into `attributes`; `end` hands it to the processor. */
 export class RecordedSpan implements ReadableSpan {
   readonly attributes: Attributes = {};
-  readonly events: TimedEvent[] = [];
+  events: TimedEvent[] = NO_EVENTS;
   readonly links: Link[] = NO_LINKS;
   readonly droppedAttributesCount = 0;
   readonly droppedEventsCount = 0;
@@ -47,7 +71,9 @@ export class RecordedSpan implements ReadableSpan {
   }
 
   addEvent(name: string, attributes: Attributes): void {
-    if (!this.ended) this.events.push({ name, attributes, time: hrTime(), droppedAttributesCount: 0 });
+    if (this.ended) return;
+    if (this.events === NO_EVENTS) this.events = [];
+    this.events.push({ name, attributes, time: hrTimeAt(), droppedAttributesCount: 0 });
   }
 
   setError(message?: string): void {
@@ -58,7 +84,7 @@ export class RecordedSpan implements ReadableSpan {
   end(at?: number): void {
     if (this.ended) return;
     this.ended = true;
-    this.endTime = hrTime(at);
+    this.endTime = hrTimeAt(at);
     this.maker.finished(this);
   }
 }
@@ -93,8 +119,8 @@ export class SpanMaker {
     const sampling = this.sampler.shouldSample(parent, traceId, name, kind, {}, NO_LINKS);
     const traceState = sampling.traceState ?? parentContext?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
-    const context: SpanContext = { traceId, spanId: this.ids.generateSpanId(), traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, ...(traceState ? { traceState } : {}) };
-    const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTime(), this.resource, this.scope);
+    const context = spanContextOf(traceId, this.ids.generateSpanId(), sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState);
+    const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTimeAt(), this.resource, this.scope);
     return { context, extracted: parent, recorded };
   }
 
@@ -104,9 +130,9 @@ export class SpanMaker {
    */
   startChild(name: string, kind: SpanKind, parent: StartedSpan, startedAt?: number): StartedSpan {
     const { traceId, traceFlags, traceState } = parent.context;
-    const context: SpanContext = { traceId, spanId: this.ids.generateSpanId(), traceFlags, ...(traceState ? { traceState } : {}) };
+    const context = spanContextOf(traceId, this.ids.generateSpanId(), traceFlags, traceState);
     const sampled = parent.recorded !== undefined && (traceFlags & TraceFlags.SAMPLED) !== 0;
-    const recorded = sampled ? new RecordedSpan(this, name, kind, context, parent.context, hrTime(startedAt), this.resource, this.scope) : undefined;
+    const recorded = sampled ? new RecordedSpan(this, name, kind, context, parent.context, hrTimeAt(startedAt), this.resource, this.scope) : undefined;
     return { context, recorded };
   }
 
