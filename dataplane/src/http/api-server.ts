@@ -211,7 +211,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
       .catch((error: unknown): ExchangeResult => {
         const gatewayError =
           error instanceof GatewayError ? error : new GatewayError(500, 'api_error', 'Internal gateway error.', null, 'internal_error');
-        if (!(error instanceof GatewayError)) log.error({ err: error, requestId, ...trace?.logFields() }, 'unexpected error');
+        if (!(error instanceof GatewayError)) log.error({ err: error, requestId, trace_id: trace?.traceId, span_id: trace?.spanId }, 'unexpected error');
         sendError(res, gatewayError, wire, requestId);
         return { status: gatewayError.status, reason: gatewayError.message, attempts: 0, route: refusalRoute(gatewayError.code) };
       })
@@ -226,7 +226,9 @@ export function createApiServer(deps: ApiServerDeps): Server {
         log.info(
           {
             requestId,
-            ...trace?.logFields(),
+            // One shape traced or not (pino leaves undefined fields out).
+            trace_id: trace?.traceId,
+            span_id: trace?.spanId,
             op,
             status: result.status,
             model: result.alias,

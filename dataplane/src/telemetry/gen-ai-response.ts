@@ -2,18 +2,57 @@
 // the finish reasons (OpenAI finish_reason, Anthropic stop_reason). Works on a whole JSON body
 // and on SSE chunks alike, so a stream is observed chunk by chunk with no parsing of its events.
 
-const MODEL = /"model"\s*:\s*"([^"\\]{1,200})"/;
-const FINISH = /"(?:finish_reason|stop_reason)"\s*:\s*"([A-Za-z0-9_.-]{1,64})"/g;
+// Scanned by hand, not with regular expressions: this runs on every traced answer and stream
+// chunk, and a scan allocates nothing but the values it returns.
+
+/**
+ * The string value that follows a JSON key ending at `at` (just past its closing quote): optional
+ * whitespace, a colon, whitespace, then a quoted value of 1..`max` characters that `allowed` accepts.
+ */
+function quotedValueAfter(text: string, at: number, max: number, allowed: (code: number) => boolean): string | undefined {
+  let i = at;
+  while (isSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 0x3a) return undefined;
+  i++;
+  while (isSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 0x22) return undefined;
+  const start = ++i;
+  const limit = Math.min(text.length, start + max);
+  while (i < limit && text.charCodeAt(i) !== 0x22 && allowed(text.charCodeAt(i))) i++;
+  return i > start && text.charCodeAt(i) === 0x22 ? text.slice(start, i) : undefined;
+}
+
+/** JSON whitespace: space, line feed, carriage return, tab. */
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+/** Any character but a backslash (the scan stops at the closing quote; a value with an escape is not read). */
+function plain(code: number): boolean {
+  return code !== 0x5c;
+}
+
+/** A finish reason's characters: letters, digits, _ . - */
+function reasonChar(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || (code >= 0x30 && code <= 0x39) || code === 0x5f || code === 0x2e || code === 0x2d;
+}
 
 /** The first "model" field of an answer (the response model), if any. */
 export function responseModel(text: string): string | undefined {
-  return MODEL.exec(text)?.[1];
+  for (let at = text.indexOf('"model"'); at !== -1; at = text.indexOf('"model"', at + 7)) {
+    const model = quotedValueAfter(text, at + 7, 200, plain);
+    if (model !== undefined) return model;
+  }
+  return undefined;
 }
 
-/** Finish reasons found in a chunk or body, added to `into` (a set keeps one per reason). */
-export function collectFinishReasons(text: string, into: Set<string>): void {
-  if (!text.includes('_reason"')) return;
-  for (const match of text.matchAll(FINISH)) into.add(match[1]!);
+/** Finish reasons (finish_reason, stop_reason) in a chunk or body, in order, added to `into` once each. */
+export function collectFinishReasons(text: string, into: string[]): void {
+  for (let at = text.indexOf('_reason"'); at !== -1; at = text.indexOf('_reason"', at + 8)) {
+    const key = text.startsWith('"finish', at - 7) || text.startsWith('"stop', at - 5);
+    const reason = key ? quotedValueAfter(text, at + 8, 64, reasonChar) : undefined;
+    if (reason !== undefined && !into.includes(reason)) into.push(reason);
+  }
 }
 
 /** gen_ai.operation.name for a gateway operation. */

@@ -8,10 +8,12 @@ import {
   SpanKind,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  propagation,
   trace,
   type Attributes,
   type Context,
   type Link,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
@@ -97,7 +99,7 @@ export class OtelRequestTracer implements RequestTracer {
       }
     }
     const recordContent = this.live.current()?.recordContent ?? [];
-    return new OtelRequestTrace(this.spans, server, recordContent);
+    return new OtelRequestTrace(this.spans, server, recordContent, propagation.getBaggage(parent) !== undefined);
   }
 
   shutdown(): Promise<void> {
@@ -113,18 +115,18 @@ function exporterFor(settings: TracingSettings): SpanExporter {
 class OtelRequestTrace implements RequestTrace {
   readonly recording: boolean;
   readonly traceId: string;
+  readonly spanId: string;
   private tries = 0;
   constructor(
     private readonly spans: SpanMaker,
     private readonly server: StartedRoot,
     private readonly recordContent: readonly string[],
+    /** The client sent baggage, which goes upstream through the propagator. */
+    private readonly baggage: boolean,
   ) {
     this.recording = server.recorded !== undefined;
     this.traceId = server.context.traceId;
-  }
-
-  logFields(): { trace_id: string; span_id: string } {
-    return { trace_id: this.traceId, span_id: this.server.context.spanId };
+    this.spanId = server.context.spanId;
   }
 
   recordsContent(alias: string): boolean {
@@ -140,7 +142,7 @@ class OtelRequestTrace implements RequestTrace {
   }
 
   upstream(start: UpstreamStart): UpstreamTrace {
-    return new OtelUpstreamTrace(this.spans, this.server, start, ++this.tries);
+    return new OtelUpstreamTrace(this.spans, this.server, start, ++this.tries, this.baggage);
   }
 
   event(name: 'switchboard.retry' | 'switchboard.fallback', attributes: Record<string, string | number>): void {
@@ -212,7 +214,7 @@ function routeAttributes(record: RouteRecord, a: Attributes): void {
 class OtelUpstreamTrace implements UpstreamTrace {
   private readonly span: StartedSpan;
   private readonly startedAt = performance.now();
-  private readonly finishReasons = new Set<string>();
+  private readonly finishReasons: string[] = [];
   private model: string | undefined;
   private streamedText: string | undefined;
 
@@ -221,6 +223,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
     private readonly server: StartedRoot,
     start: UpstreamStart,
     attempt: number,
+    private readonly baggage: boolean,
   ) {
     const operation = genAiOperation(start.op);
     // Unsampled: no record, but a span id that still carries the trace context upstream.
@@ -232,9 +235,17 @@ class OtelUpstreamTrace implements UpstreamTrace {
     }
   }
 
-  /** The request's baggage, and this span as the parent the upstream sees. */
+  /** This span as the parent the upstream sees, and the request's tracestate and baggage. */
   inject(headers: Record<string, string>): void {
-    propagator.inject(trace.setSpanContext(this.server.extracted, this.span.context), headers, defaultTextMapSetter);
+    const context = this.span.context;
+    if (this.baggage) {
+      propagator.inject(trace.setSpanContext(this.server.extracted, context), headers, defaultTextMapSetter);
+      return;
+    }
+    // Without baggage the propagators would write just these two headers: written here without
+    // a context object per request.
+    headers.traceparent = traceparent(context);
+    if (context.traceState) headers.tracestate = context.traceState.serialize();
   }
 
   firstChunk(chunk: Buffer | undefined): void {
@@ -273,7 +284,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
       if (this.streamedText !== undefined) this.streamedText = answerText(outcome.body);
     }
     if (this.model !== undefined) a[GEN_AI.responseModel] = this.model;
-    if (this.finishReasons.size > 0) a[GEN_AI.responseFinishReasons] = [...this.finishReasons];
+    if (this.finishReasons.length > 0) a[GEN_AI.responseFinishReasons] = this.finishReasons;
     if (outcome.inputTokens !== undefined) a[GEN_AI.usageInputTokens] = outcome.inputTokens;
     if (outcome.outputTokens !== undefined) a[GEN_AI.usageOutputTokens] = outcome.outputTokens;
     if (this.streamedText !== undefined && outcome.error === undefined) a[GEN_AI.outputMessages] = outputMessages(this.streamedText.slice(0, CONTENT_LIMIT), this.finishReasons);
@@ -284,6 +295,11 @@ class OtelUpstreamTrace implements UpstreamTrace {
     }
     span.end();
   }
+}
+
+/** The W3C traceparent header for a span context, as W3CTraceContextPropagator writes it. */
+function traceparent(context: SpanContext): string {
+  return `00-${context.traceId}-${context.spanId}-0${context.traceFlags.toString(16)}`;
 }
 
 /** server.address and server.port of deployments' base URLs, parsed once per URL. */

@@ -197,6 +197,20 @@ describe('request spans', () => {
     expect(seen.headers.baggage).toBe('tenant=acme');
   });
 
+  it('propagates upstream without baggage: the client span as parent, tracestate kept, no baggage header; a new trace when the client sent none', async () => {
+    await post('/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { traceparent: traceparent(), tracestate: 'vendor=abc', 'x-request-id': 'req-no-baggage' });
+    await post('/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-new-trace' });
+    const joined = one(await spansOf('req-no-baggage'), SpanKind.CLIENT);
+    const fresh = one(await spansOf('req-new-trace'), SpanKind.CLIENT);
+    const seen = (id: string): Record<string, string | undefined> => mock.stats().recent.find((r) => r.headers['x-request-id'] === id)!.headers as Record<string, string | undefined>;
+    expect(seen('req-no-baggage').traceparent).toBe(`00-${CLIENT_TRACE}-${joined.spanContext().spanId}-01`);
+    expect(seen('req-no-baggage').tracestate).toBe('vendor=abc');
+    expect(seen('req-no-baggage').baggage).toBeUndefined();
+    expect(fresh.spanContext().traceId).not.toBe(CLIENT_TRACE);
+    expect(seen('req-new-trace').traceparent).toBe(`00-${fresh.spanContext().traceId}-${fresh.spanContext().spanId}-01`);
+    expect(seen('req-new-trace').tracestate).toBeUndefined();
+  });
+
   it('names the replica in the resource (k8s, cloud, service.instance.id)', async () => {
     await post('/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-resource' });
     const [server] = await spansOf('req-resource');

@@ -113,9 +113,9 @@ export interface UpstreamTrace {
 export interface RequestTrace {
   /** False for a request the sampler dropped: its context still propagates. */
   readonly recording: boolean;
+  /** The trace and the server span, for every log line of this request (trace_id, span_id). */
   readonly traceId: string;
-  /** Fields for every log line of this request. */
-  logFields(): { trace_id: string; span_id: string };
+  readonly spanId: string;
   /** Whether prompt and completion text may be recorded for this alias. */
   recordsContent(alias: string): boolean;
   route(record: RouteRecord): void;
