@@ -46,10 +46,6 @@ export class OtlpProtobufTraceExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    if (this.stopped) {
-      done({ code: ExportResultCode.FAILED, error: new OtlpExportError('the exporter is shut down') });
-      return;
-    }
     let body: Uint8Array;
     try {
       body = this.encoder.encode(spans);
@@ -57,12 +53,23 @@ export class OtlpProtobufTraceExporter implements SpanExporter {
       done({ code: ExportResultCode.FAILED, error: error as Error });
       return;
     }
-    const sent = this.send(body).then(
+    this.post(body).then(
       () => done({ code: ExportResultCode.SUCCESS }),
       (error: Error) => done({ code: ExportResultCode.FAILED, error }),
     );
-    this.pending.add(sent);
-    void sent.finally(() => this.pending.delete(sent));
+  }
+
+  /** Posts an encoded ExportTraceServiceRequest, retrying as export() does; settles when done. */
+  post(encoded: Uint8Array): Promise<void> {
+    if (this.stopped) return Promise.reject(new OtlpExportError('the exporter is shut down'));
+    const sent = this.send(encoded);
+    const settled = sent.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+    return sent;
   }
 
   /** Waits for the exports in flight. */

@@ -146,6 +146,19 @@ describe('OtlpTraceEncoder', () => {
     expect(Buffer.from(ours).equals(Buffer.from(sdkEncoding(big)))).toBe(true);
   });
 
+  it('appends spans in parts into the same request, grouped in the order each request sees them', () => {
+    const encoder = new OtlpTraceEncoder();
+    const otherFirst = [...spans].sort((a, b) => Number(b.instrumentationScope.name === 'other-scope') - Number(a.instrumentationScope.name === 'other-scope'));
+    expect(otherFirst[0]!.instrumentationScope.name).toBe('other-scope');
+    for (const batch of [spans, otherFirst, spans.slice(1, 2)]) {
+      for (let i = 0; i < batch.length; i += 2) encoder.append(batch.slice(i, i + 2));
+      expect(encoder.pendingSpans).toBe(batch.length);
+      expect(Buffer.from(encoder.takeRequest()).equals(Buffer.from(sdkEncoding(batch)))).toBe(true);
+      expect(encoder.pendingSpans).toBe(0);
+    }
+    expect(encoder.takeRequest()).toHaveLength(0);
+  });
+
   it('returns a buffer of its own for each batch', () => {
     const encoder = new OtlpTraceEncoder();
     const first = encoder.encode(spans);

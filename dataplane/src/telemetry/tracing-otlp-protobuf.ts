@@ -9,6 +9,12 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 type Resource = ReadableSpan['resource'];
 type Scope = ReadableSpan['instrumentationScope'] & { attributes?: Attributes; droppedAttributesCount?: number };
 
+/** Encoded Span messages of one resource and scope, waiting for their request. */
+interface PendingSpans {
+  buf: Buffer;
+  pos: number;
+}
+
 /** Attribute keys kept encoded; keys past this many are encoded each time. */
 const KEY_CACHE_LIMIT = 1024;
 /**
@@ -21,6 +27,8 @@ const CACHED_VALUE_LENGTH = 64;
 /** Strings up to this many UTF-16 units are copied by hand; longer ones by Buffer#write. */
 const SHORT_STRING = 64;
 const MAX_BUFFER_KEPT = 8 * 1024 * 1024;
+/** Initial size of a resource and scope's buffer of appended spans. */
+const GROUP_BUFFER = 64 * 1024;
 const TWO_POW_32 = 4294967296;
 const MIN_INT64 = -(2 ** 63);
 const MAX_INT64 = 2 ** 63;
@@ -37,7 +45,7 @@ function varintSize(v: number): number {
 }
 
 export class OtlpTraceEncoder {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private buf: Buffer = Buffer.allocUnsafe(64 * 1024);
   private pos = 0;
   /** KeyValue.key as encoded bytes (tag, length, UTF-8), by key. */
   private readonly keys = new Map<string, Buffer>();
@@ -48,23 +56,69 @@ export class OtlpTraceEncoder {
   /** ScopeSpans.scope (tag included), by scope object. */
   private readonly scopes = new WeakMap<Scope, Buffer>();
 
-  /** The request for `spans`, in a buffer of its own (the encoder's is reused). */
+  /** Spans encoded by append() and not yet taken, by resource then scope: Span messages, tags included. */
+  private readonly pending = new Map<Resource, Map<Scope, PendingSpans>>();
+  /** The group of the last span appended: a gateway's spans all share one resource and scope. */
+  private last: { resource: Resource; scope: Scope; group: PendingSpans } | undefined;
+  /** A taken group's buffer, for the next group: its capacity is reused batch after batch. */
+  private spare: Buffer | undefined;
+  /** Spans appended since the last takeRequest(). */
+  pendingSpans = 0;
+
+  /** The request for `spans` (and any appended before), in a buffer of its own. */
   encode(spans: readonly ReadableSpan[]): Uint8Array {
+    this.append(spans);
+    return this.takeRequest();
+  }
+
+  /** Encodes spans now and keeps only their bytes until takeRequest(). */
+  append(spans: readonly ReadableSpan[]): void {
+    const { buf, pos } = this;
+    let group: PendingSpans | undefined;
+    let spanStart = 0;
+    try {
+      for (const span of spans) {
+        const next = this.groupOf(span.resource, span.instrumentationScope);
+        if (next !== group) {
+          if (group !== undefined) this.park(group);
+          group = next;
+          this.buf = group.buf;
+          this.pos = group.pos;
+        }
+        spanStart = this.pos;
+        this.tag(0x12);
+        const at = this.open(2);
+        this.span(span);
+        this.close(at, 2);
+        this.pendingSpans++;
+      }
+      if (group !== undefined) this.park(group);
+    } catch (error) {
+      // Keep the spans before the one that failed; drop its partial bytes.
+      if (group !== undefined) {
+        this.pos = spanStart;
+        this.park(group);
+      }
+      throw error;
+    } finally {
+      this.buf = buf;
+      this.pos = pos;
+    }
+  }
+
+  /** The request for every span appended since the last call (empty when none was), in a buffer of its own. */
+  takeRequest(): Uint8Array {
     this.pos = 0;
-    for (const [resource, byScope] of groupSpans(spans)) {
+    for (const [resource, byScope] of this.pending) {
       this.tag(0x0a);
       const resourceSpans = this.open(3);
       this.cached(this.resources, resource, () => this.resource(resource));
-      for (const [scope, scoped] of byScope) {
+      for (const [scope, group] of byScope) {
         this.tag(0x12);
         const scopeSpans = this.open(3);
         this.cached(this.scopes, scope, () => this.scope(scope));
-        for (const span of scoped) {
-          this.tag(0x12);
-          const at = this.open(2);
-          this.span(span);
-          this.close(at, 2);
-        }
+        this.raw(group.buf.subarray(0, group.pos));
+        if (group.buf.length <= MAX_BUFFER_KEPT) this.spare = group.buf;
         if (scope.schemaUrl) {
           this.tag(0x1a);
           this.string(scope.schemaUrl);
@@ -77,9 +131,34 @@ export class OtlpTraceEncoder {
       }
       this.close(resourceSpans, 3);
     }
+    // Groups start afresh: the next request orders them as its own spans come.
+    this.pending.clear();
+    this.last = undefined;
+    this.pendingSpans = 0;
     const out = Buffer.from(this.buf.subarray(0, this.pos));
     if (this.buf.length > MAX_BUFFER_KEPT) this.buf = Buffer.allocUnsafe(64 * 1024);
     return out;
+  }
+
+  /** Keeps what was written into a group's buffer (append writes through this.buf). */
+  private park(group: PendingSpans): void {
+    group.buf = this.buf;
+    group.pos = this.pos;
+  }
+
+  /** Where spans of a resource and scope are appended (first-seen order, by identity, as the SDK groups them). */
+  private groupOf(resource: Resource, scope: Scope): PendingSpans {
+    const last = this.last;
+    if (last !== undefined && last.resource === resource && last.scope === scope) return last.group;
+    let byScope = this.pending.get(resource);
+    if (byScope === undefined) this.pending.set(resource, (byScope = new Map()));
+    let group = byScope.get(scope);
+    if (group === undefined) {
+      byScope.set(scope, (group = { buf: this.spare ?? Buffer.allocUnsafe(GROUP_BUFFER), pos: 0 }));
+      this.spare = undefined;
+    }
+    this.last = { resource, scope, group };
+    return group;
   }
 
   private span(span: ReadableSpan): void {
@@ -439,17 +518,4 @@ export class OtlpTraceEncoder {
 
 function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
   return (traceFlags & 0xff) | SPAN_FLAGS_HAS_IS_REMOTE | (isRemote ? SPAN_FLAGS_IS_REMOTE : 0);
-}
-
-/** Spans by resource, then by scope, in first-seen order (by identity, as the SDK groups them). */
-function groupSpans(spans: readonly ReadableSpan[]): Map<Resource, Map<Scope, ReadableSpan[]>> {
-  const out = new Map<Resource, Map<Scope, ReadableSpan[]>>();
-  for (const span of spans) {
-    let byScope = out.get(span.resource);
-    if (byScope === undefined) out.set(span.resource, (byScope = new Map()));
-    const list = byScope.get(span.instrumentationScope);
-    if (list === undefined) byScope.set(span.instrumentationScope, [span]);
-    else list.push(span);
-  }
-  return out;
 }
