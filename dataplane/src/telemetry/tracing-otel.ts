@@ -24,13 +24,13 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
   type SamplingResult,
-  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { answerText, collectFinishReasons, genAiOperation, genAiProvider, outputMessages, responseModel, streamedText } from './gen-ai-response.js';
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
 import { OtlpProtobufTraceExporter } from './tracing-otlp-exporter.js';
+import { EncodingSpanProcessor } from './tracing-otlp-processor.js';
 import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import { SpanMaker, type StartedRoot, type StartedSpan } from './tracing-span.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
@@ -78,8 +78,7 @@ export class OtelRequestTracer implements RequestTracer {
     const resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ ...settings.resource, [ATTR_SERVICE_NAME]: settings.serviceName }));
-    // Large batches: fewer, bigger OTLP posts cost the event loop less per span.
-    const processor = options.processor ?? new BatchSpanProcessor({ exporter: exporterFor(settings), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
+    const processor = options.processor ?? processorFor(settings);
     const sampler = new ParentBasedSampler({ root: new LiveRatioSampler(() => live.current()?.sampleRatio ?? settings.defaultSampleRatio) });
     return new OtelRequestTracer(new SpanMaker(sampler, resource, { name: 'switchboard' }, processor), live);
   }
@@ -107,9 +106,18 @@ export class OtelRequestTracer implements RequestTracer {
   }
 }
 
-function exporterFor(settings: TracingSettings): SpanExporter {
-  if (settings.protocol === 'http/json') return new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
-  return new OtlpProtobufTraceExporter({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });
+// Large batches: fewer, bigger OTLP posts cost the event loop less per span. Spans are encoded 64
+// at a time, a few milliseconds after they end.
+const BATCH = { encodeEvery: 64, spans: 2048, delayMs: 1000, maxQueue: 16_384 };
+
+/** OTLP/HTTP protobuf: the encoding processor (decision 0016); OTLP/HTTP JSON: the SDK's batch processor. */
+function processorFor(settings: TracingSettings): SpanProcessor {
+  if (settings.protocol === 'http/json') {
+    const exporter = new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
+    return new BatchSpanProcessor({ exporter, maxQueueSize: BATCH.maxQueue, maxExportBatchSize: BATCH.spans, scheduledDelayMillis: BATCH.delayMs, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
+  }
+  const exporter = new OtlpProtobufTraceExporter({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });
+  return new EncodingSpanProcessor(exporter, { encodeEvery: BATCH.encodeEvery, maxBatchSpans: BATCH.spans, delayMs: BATCH.delayMs, maxQueueSpans: BATCH.maxQueue });
 }
 
 class OtelRequestTrace implements RequestTrace {
