@@ -132,10 +132,10 @@ export async function startGateway(name: string, configPath: string, logPath: st
   return { ...server, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
-export async function startReference(name: string, upstream: string): Promise<ServerProcess> {
+export async function startReference(name: string, upstream: string, nodeFlags: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const args = [`${repoRoot}bench/reference-forwarder.ts`, '--port', String(port), '--upstream', upstream];
-  return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/healthz` });
+  return start({ name, args, port, nodeFlags, readyUrl: (p) => `http://127.0.0.1:${p}/healthz` });
 }
 
 /** bench/socket-relay.ts in front of the mock at `upstream` (ready once the mock answers through it). */

@@ -4,15 +4,15 @@
 // own cost without the backend's ingest on the same cores); closed-loop saturation throughput
 // measured in alternating rounds in one run. Prints a markdown table, writes bench/results/tracing[-null].md.
 // usage: node bench/tracing/run.ts [--quick] [--sink jaeger|null]
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { SequentialResult, Target, ThroughputResult } from '../lib/jobs.ts';
-import { freePort, repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
-import { chatTarget, writeGatewayConfig } from '../lib/gateway.ts';
+import { repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
+import { chatTarget } from '../lib/gateway.ts';
+import { benchGatewayConfig, startNullSink } from './setup.ts';
 import { median, ms, summarize } from '../lib/stats.ts';
 import { jaegerBuilt, JAEGER_BIN, startJaeger } from '../../test/tracing/jaeger.ts';
 
@@ -35,13 +35,7 @@ function log(text: string): void {
 
 /** The bench gateway config, with tracing of every request to `otlp` when given. */
 function config(mockUrl: string, otlp?: string): string {
-  const path = writeGatewayConfig(work, CLIENT_KEY, { bench: mockUrl });
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  // No drain delay: the bench stops its gateways with SIGTERM.
-  const shutdown = { drainDelay: '0s' };
-  const telemetry = otlp === undefined ? {} : { telemetry: { tracing: { endpoint: otlp, sampleRatio: 1, serviceName: 'bench-traced' } } };
-  writeFileSync(path, JSON.stringify({ ...parsed, shutdown, ...telemetry }));
-  return path;
+  return benchGatewayConfig(work, CLIENT_KEY, mockUrl, otlp);
 }
 
 /** utime + stime in CPU seconds (Linux USER_HZ = 100) of a process, or of one thread with `/task/TID`. */
@@ -77,31 +71,16 @@ interface Sink {
   stop(): Promise<void>;
 }
 
-async function startNullSink(): Promise<Sink> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(repoRoot, 'bench/tracing/otlp-sink.ts'), String(port)], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stats = async (): Promise<{ exports: number; bytes: number }> => (await fetch(`http://127.0.0.1:${port}/stats`)).json() as Promise<{ exports: number; bytes: number }>;
-  for (let i = 0; ; i++) {
-    try {
-      await stats();
-      break;
-    } catch (error) {
-      if (i > 200) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+async function startNullBackend(): Promise<Sink> {
+  const sink = await startNullSink();
   return {
-    otlpUrl: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
+    otlpUrl: sink.otlpUrl,
+    pid: sink.pid,
     async received() {
-      const s = await stats();
+      const s = await sink.stats();
       return `${s.exports} OTLP exports, ${(s.bytes / 1e6).toFixed(1)} MB`;
     },
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
+    stop: () => sink.stop(),
   };
 }
 
@@ -116,12 +95,13 @@ async function main(): Promise<void> {
   const load = await startLoadGenerator();
   try {
     const jaeger = sink === 'jaeger' ? await startJaegerSink() : undefined;
-    const backend = jaeger ?? (await startNullSink());
+    const backend = jaeger ?? (await startNullBackend());
     servers.push(backend);
     const mock = await startMock('mock', { ttftMs: 0, tokensPerSecond: 0, responseTokens: 16 });
     servers.push(mock);
     // TRACING_PROF=DIR: both gateways write a V8 CPU profile (DIR/off, DIR/on) for bench/tracing/profile-summary.ts.
     // TRACING_NODE_FLAGS="...": extra Node/V8 flags for both gateways (experiments).
+    // TRACING_KEEP=1: keep the work directory with both gateways' logs (printed at the end).
     const extra = process.env.TRACING_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? [];
     const profile = (name: string): string[] => [...extra, ...(process.env.TRACING_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.TRACING_PROF, name)}`] : [])];
     const off = await startGateway('tracing-off', config(mock.url), join(work, 'off.log'), profile('off'));
@@ -206,7 +186,8 @@ async function main(): Promise<void> {
   } finally {
     for (const s of servers.reverse()) await s.stop();
     await load.stop();
-    rmSync(work, { recursive: true, force: true });
+    if (process.env.TRACING_KEEP) process.stderr.write(`kept ${work}\n`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 

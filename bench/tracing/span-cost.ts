@@ -9,11 +9,11 @@ import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExpo
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
 import { OtlpProtobufTraceExporter } from '../../dataplane/dist/telemetry/tracing-otlp-exporter.js';
+import { EncodingSpanProcessor } from '../../dataplane/dist/telemetry/tracing-otlp-processor.js';
 import { OtlpTraceEncoder } from '../../dataplane/dist/telemetry/tracing-otlp-protobuf.js';
 import { tracingSettings } from '../../dataplane/dist/telemetry/tracing-settings.js';
 import { median } from '../lib/stats.ts';
-import { spawn } from 'node:child_process';
-import { freePort } from '../lib/processes.ts';
+import { startNullSink } from './setup.ts';
 
 const rounds = Number(process.argv[2] ?? 6);
 const requests = Number(process.argv[3] ?? 20_000);
@@ -35,18 +35,8 @@ class EncodeOnlyExporter implements SpanExporter {
 }
 
 // The sink runs in its own process, so its CPU is not counted here.
-const sinkPort = await freePort();
-const sinkProcess = spawn(process.execPath, [new URL('./otlp-sink.ts', import.meta.url).pathname, String(sinkPort)], { stdio: 'ignore' });
-const sink = { url: `http://127.0.0.1:${sinkPort}` };
-for (let i = 0; ; i++) {
-  try {
-    await fetch(`${sink.url}/stats`);
-    break;
-  } catch (error) {
-    if (i > 200) throw error;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const nullSink = await startNullSink();
+const sink = { url: nullSink.otlpUrl };
 const settings = tracingSettings({ endpoint: sink.url, sampleRatio: 1, serviceName: 'bench', recordContent: [] }, { POD_NAME: 'gw-0', NODE_NAME: 'node-a' });
 const live = { current: () => ({ sampleRatio: 1, recordContent: [] }) };
 const variants: Record<string, () => SpanProcessor> = {
@@ -61,6 +51,9 @@ const variants: Record<string, () => SpanProcessor> = {
   'batch + OTLP/HTTP protobuf inline (the SDK exporter)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
   'batch + OTLP/HTTP protobuf inline (OtlpProtobufTraceExporter)': () =>
     new BatchSpanProcessor({ exporter: new OtlpProtobufTraceExporter({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'encoding processor, no HTTP': () => new EncodingSpanProcessor({ post: () => Promise.resolve(), shutdown: () => Promise.resolve() }, { encodeEvery: 64, maxBatchSpans: 2048, delayMs: 1000, maxQueueSpans: 16_384 }),
+  'encoding processor + OTLP/HTTP protobuf (the gateway)': () =>
+    new EncodingSpanProcessor(new OtlpProtobufTraceExporter({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), { encodeEvery: 64, maxBatchSpans: 2048, delayMs: 1000, maxQueueSpans: 16_384 }),
 };
 
 const body = JSON.stringify({ id: 'x', model: 'mock-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 16 } });
@@ -106,8 +99,8 @@ for (let round = 0; round < rounds; round++) {
     (cpuUs[name] ??= []).push((cpu.user + cpu.system) / requests);
   }
 }
-const received = (await (await fetch(`${sink.url}/stats`)).json()) as { exports: number; bytes: number };
-sinkProcess.kill('SIGTERM');
+const received = await nullSink.stats();
+await nullSink.stop();
 process.stdout.write(`| processor | wall µs / request | main-thread CPU µs / request | process CPU µs / request (all threads) |\n|---|---|---|---|\n`);
 const cells = (v: number[]): string => `${median(v).toFixed(1)} (${v.map((x) => x.toFixed(1)).join(', ')})`;
 for (const name of names) process.stdout.write(`| ${name} | ${median(loopUs[name]!).toFixed(1)} | ${cells(threadUs[name]!)} | ${cells(cpuUs[name]!)} |\n`);
