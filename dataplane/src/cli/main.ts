@@ -72,6 +72,10 @@ async function gatewayCommand(args: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     compactHeap: true,
   });
+  // After start-up, whose long-lived objects V8 may still allocate old: only request-time
+  // allocation is left to the young generation.
+  const { turnOffPretenuring } = await import('../lifecycle/pretenuring.js');
+  turnOffPretenuring();
   await new Promise<void>((resolve) => {
     // The first signal starts the graceful shutdown; a second one skips to the drain deadline.
     const stop = (): void => {
