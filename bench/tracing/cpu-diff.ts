@@ -9,25 +9,11 @@ import type { ThroughputResult } from '../lib/jobs.ts';
 import { startGateway, startLoadGenerator, startMock } from '../lib/processes.ts';
 import { chatTarget } from '../lib/gateway.ts';
 import { benchGatewayConfig, startNullSink } from './setup.ts';
+import { frameLabel, type CpuProfile } from './v8-profile.ts';
 
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '6' }, rows: { type: 'string', default: '40' } } });
 const KEY = 'sk-bench-cpu-diff-0001';
 const work = mkdtempSync(join(tmpdir(), 'switchboard-cpu-diff-'));
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-function place(n: ProfileNode): string {
-  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '').split('/').slice(-3).join('/');
-  return `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
-}
 
 /** What the kernel counted for a process (all threads): CPU seconds, minor page faults, context switches. */
 function counters(pid: number): { cpu: number; minflt: number; voluntary: number; involuntary: number } {
@@ -40,8 +26,8 @@ function counters(pid: number): { cpu: number; minflt: number; voluntary: number
 
 /** Self time in µs by function over the whole profile. */
 function selfTimes(file: string): Map<string, number> {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, place(n)]));
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, frameLabel(n.callFrame)]));
   const out = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const key = byId.get(id)!;

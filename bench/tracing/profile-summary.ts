@@ -1,17 +1,7 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self and inclusive time by function and self
 // time by package, the top rows of each. usage: node bench/tracing/profile-summary.ts FILE [ROWS]
 import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+import { frameLabel, type CpuProfile as Profile, type CpuProfileNode as ProfileNode } from './v8-profile.ts';
 
 const [file, rowsArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary.ts FILE [ROWS]');
@@ -26,10 +16,6 @@ const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-function place(n: ProfileNode): string {
-  const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '');
-  return `${n.callFrame.functionName || '(anonymous)'} ${url.split('/').slice(-3).join('/')}:${n.callFrame.lineNumber + 1}`;
-}
 function pkg(n: ProfileNode): string {
   const url = n.callFrame.url;
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
@@ -44,11 +30,11 @@ const inclusive = new Map<string, number>();
 const packages = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const n = byId.get(id)!;
-  self.set(place(n), (self.get(place(n)) ?? 0) + us);
+  self.set(frameLabel(n.callFrame), (self.get(frameLabel(n.callFrame)) ?? 0) + us);
   packages.set(pkg(n), (packages.get(pkg(n)) ?? 0) + us);
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-    const key = place(byId.get(at)!);
+    const key = frameLabel(byId.get(at)!.callFrame);
     if (seen.has(key)) continue;
     seen.add(key);
     inclusive.set(key, (inclusive.get(key) ?? 0) + us);

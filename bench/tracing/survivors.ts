@@ -11,6 +11,7 @@ import type { ThroughputResult } from '../lib/jobs.ts';
 import { freePort, startGateway, startLoadGenerator, startMock, startReference } from '../lib/processes.ts';
 import { chatTarget } from '../lib/gateway.ts';
 import { benchGatewayConfig, startNullSink } from './setup.ts';
+import { frameLabel, type CallFrame } from './v8-profile.ts';
 
 const { values: flags } = parseArgs({ options: { traced: { type: 'boolean' }, reference: { type: 'boolean' }, all: { type: 'boolean' }, seconds: { type: 'string', default: '4' }, rows: { type: 'string', default: '40' } } });
 const KEY = 'sk-bench-survivors-0001';
@@ -19,7 +20,7 @@ const work = mkdtempSync(join(tmpdir(), 'switchboard-survivors-'));
 interface SampledNode {
   id: number;
   selfSize: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children: SampledNode[];
 }
 
@@ -47,11 +48,6 @@ async function devtools(port: number): Promise<{ send(method: string, params?: o
   };
 }
 
-function place(node: SampledNode): string {
-  const url = node.callFrame.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '').split('/').slice(-3).join('/');
-  return `${node.callFrame.functionName || '(anonymous)'} ${url}:${node.callFrame.lineNumber + 1}`;
-}
-
 const load = await startLoadGenerator();
 const mock = await startMock('mock', { ttftMs: 0, tokensPerSecond: 0, responseTokens: 16 });
 const sink = await startNullSink();
@@ -72,7 +68,7 @@ try {
   const self = new Map<string, number>();
   const stacks = new Map<string, number>();
   const walk = (node: SampledNode, path: string[]): void => {
-    const here = [...path, place(node)];
+    const here = [...path, frameLabel(node.callFrame)];
     if (node.selfSize > 0) {
       self.set(here.at(-1)!, (self.get(here.at(-1)!) ?? 0) + node.selfSize);
       const stack = here.slice(-6).reverse().join(' < ');
