@@ -1,8 +1,9 @@
 // The OpenTelemetry side of request tracing, loaded only when tracing is on (tracing.ts). Spans
 // are the gateway's own RecordedSpans (tracing-span.ts, decision 0014) with explicit parents (no
 // context manager, no auto-instrumentation): the server span is carried by the RequestTrace, not
-// by async-local storage. The SDK still samples, makes ids, describes the resource and batches;
-// the OTel propagators read and write traceparent, tracestate and baggage.
+// by async-local storage. The SDK still samples, makes ids and describes the resource; spans go to
+// the encoding processor (OTLP protobuf, decision 0016) or the SDK's batch processor (OTLP JSON);
+// the OTel propagators read traceparent, tracestate and baggage, and write them when there is baggage.
 import {
   ROOT_CONTEXT,
   SpanKind,

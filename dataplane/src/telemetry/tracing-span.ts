@@ -3,7 +3,8 @@
 // SDK span adds on top (limits and per-value validation for values the gateway built itself,
 // span metrics, context-manager hooks, writable-after-end checks). A finished span is a
 // ReadableSpan, so the SDK's span processors, its in-memory exporter and the OTLP encoder take it
-// as they take the SDK's own. Sampling, ids, resources, batching and propagation stay the SDK's.
+// as they take the SDK's own. Sampling, ids, resources and propagation stay the SDK's; batching is
+// the encoding processor's for OTLP protobuf (decision 0016), the SDK's for OTLP JSON.
 import { SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus } from '@opentelemetry/api';
 import { hrTimeDuration } from '@opentelemetry/core';
 import { RandomIdGenerator, SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace';
