@@ -8,7 +8,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { BatchSpanProcessor, NoopSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OtelRequestTracer } from '../../dataplane/dist/telemetry/tracing-otel.js';
-import { OtlpProtobufTraceExporter } from '../../dataplane/dist/telemetry/tracing-otlp-exporter.js';
+import { OtlpHttpPoster } from '../../dataplane/dist/telemetry/tracing-otlp-exporter.js';
 import { EncodingSpanProcessor } from '../../dataplane/dist/telemetry/tracing-otlp-processor.js';
 import { OtlpTraceEncoder } from '../../dataplane/dist/telemetry/tracing-otlp-protobuf.js';
 import { tracingSettings } from '../../dataplane/dist/telemetry/tracing-settings.js';
@@ -34,6 +34,24 @@ class EncodeOnlyExporter implements SpanExporter {
   }
 }
 
+/** The SDK exporter shape over the gateway's encoder and poster: each batch encoded, then posted. */
+class EncodeAndPostExporter implements SpanExporter {
+  private readonly encoder = new OtlpTraceEncoder();
+  private readonly poster: OtlpHttpPoster;
+  constructor(poster: OtlpHttpPoster) {
+    this.poster = poster;
+  }
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.poster.post(this.encoder.encode(spans)).then(
+      () => done({ code: ExportResultCode.SUCCESS }),
+      (error: Error) => done({ code: ExportResultCode.FAILED, error }),
+    );
+  }
+  shutdown(): Promise<void> {
+    return this.poster.shutdown();
+  }
+}
+
 // The sink runs in its own process, so its CPU is not counted here.
 const nullSink = await startNullSink();
 const sink = { url: nullSink.otlpUrl };
@@ -49,11 +67,11 @@ const variants: Record<string, () => SpanProcessor> = {
     return new BatchSpanProcessor({ exporter: new EncodeOnlyExporter({ serializeRequest: (spans) => encoder.encode(spans) }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 });
   },
   'batch + OTLP/HTTP protobuf inline (the SDK exporter)': () => new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: `${sink.url}/v1/traces` }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
-  'batch + OTLP/HTTP protobuf inline (OtlpProtobufTraceExporter)': () =>
-    new BatchSpanProcessor({ exporter: new OtlpProtobufTraceExporter({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
+  'batch + OTLP/HTTP protobuf inline (OtlpTraceEncoder + OtlpHttpPoster)': () =>
+    new BatchSpanProcessor({ exporter: new EncodeAndPostExporter(new OtlpHttpPoster({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 })), maxQueueSize: 16_384, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }),
   'encoding processor, no HTTP': () => new EncodingSpanProcessor({ post: () => Promise.resolve(), shutdown: () => Promise.resolve() }, { encodeEvery: 64, maxBatchSpans: 2048, delayMs: 1000, maxQueueSpans: 16_384 }),
   'encoding processor + OTLP/HTTP protobuf (the gateway)': () =>
-    new EncodingSpanProcessor(new OtlpProtobufTraceExporter({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), { encodeEvery: 64, maxBatchSpans: 2048, delayMs: 1000, maxQueueSpans: 16_384 }),
+    new EncodingSpanProcessor(new OtlpHttpPoster({ url: `${sink.url}/v1/traces`, headers: {}, compression: 'none', timeoutMillis: 5000 }), { encodeEvery: 64, maxBatchSpans: 2048, delayMs: 1000, maxQueueSpans: 16_384 }),
 };
 
 const body = JSON.stringify({ id: 'x', model: 'mock-model', choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 16 } });

@@ -30,7 +30,7 @@ import {
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_SERVICE_NAME, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { answerText, collectFinishReasons, genAiOperation, genAiProvider, outputMessages, responseModel, streamedText } from './gen-ai-response.js';
 import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
-import { OtlpProtobufTraceExporter } from './tracing-otlp-exporter.js';
+import { OtlpHttpPoster } from './tracing-otlp-exporter.js';
 import { EncodingSpanProcessor } from './tracing-otlp-processor.js';
 import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import { SpanMaker, type StartedRoot, type StartedSpan } from './tracing-span.js';
@@ -117,8 +117,8 @@ function processorFor(settings: TracingSettings): SpanProcessor {
     const exporter = new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
     return new BatchSpanProcessor({ exporter, maxQueueSize: BATCH.maxQueue, maxExportBatchSize: BATCH.spans, scheduledDelayMillis: BATCH.delayMs, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
   }
-  const exporter = new OtlpProtobufTraceExporter({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });
-  return new EncodingSpanProcessor(exporter, { encodeEvery: BATCH.encodeEvery, maxBatchSpans: BATCH.spans, delayMs: BATCH.delayMs, maxQueueSpans: BATCH.maxQueue });
+  const poster = new OtlpHttpPoster({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });
+  return new EncodingSpanProcessor(poster, { encodeEvery: BATCH.encodeEvery, maxBatchSpans: BATCH.spans, delayMs: BATCH.delayMs, maxQueueSpans: BATCH.maxQueue });
 }
 
 class OtelRequestTrace implements RequestTrace {

@@ -1,13 +1,13 @@
-// The OTLP/HTTP protobuf exporter against a real HTTP server on loopback: what it posts, how it
-// reports success and failure, retries, compression, timeouts and shutdown.
+// The OTLP/HTTP protobuf poster against a real HTTP server on loopback: what it posts, how it
+// resolves and failure, retries, compression, timeouts and shutdown.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import { OtlpProtobufTraceExporter, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
+import { OtlpHttpPoster, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
+import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
 
 interface Received {
   method: string;
@@ -51,19 +51,23 @@ function target(url: string, extra: Partial<OtlpHttpTarget> = {}): OtlpHttpTarge
   return { url, headers: {}, compression: 'none', timeoutMillis: 2000, ...extra };
 }
 
-function exportOnce(exporter: OtlpProtobufTraceExporter, batch: ReadableSpan[]): Promise<ExportResult> {
-  return new Promise((resolve) => exporter.export(batch, resolve));
+/** Posts the batch's request; resolves to the error it failed with, or undefined. */
+function postOnce(poster: OtlpHttpPoster, batch: ReadableSpan[]): Promise<Error | undefined> {
+  return poster.post(new OtlpTraceEncoder().encode(batch)).then(
+    () => undefined,
+    (error: Error) => error,
+  );
 }
 
 const ok = (res: ServerResponse): void => void res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
 
-describe('OtlpProtobufTraceExporter', () => {
-  it('posts the batch as OTLP protobuf with the configured headers and reports success', async () => {
+describe('OtlpHttpPoster', () => {
+  it('posts the batch as OTLP protobuf with the configured headers and resolves', async () => {
     const sink = await collector([ok]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { headers: { authorization: 'Bearer t0k3n', 'x-tenant': 'a' } }));
+    const poster = new OtlpHttpPoster(target(sink.url, { headers: { authorization: 'Bearer t0k3n', 'x-tenant': 'a' } }));
     const batch = spans();
-    expect(await exportOnce(exporter, batch)).toEqual({ code: ExportResultCode.SUCCESS });
-    await exporter.shutdown();
+    expect(await postOnce(poster, batch)).toBeUndefined();
+    await poster.shutdown();
     expect(sink.received).toHaveLength(1);
     const [request] = sink.received;
     expect(request).toMatchObject({ method: 'POST', url: '/v1/traces' });
@@ -73,71 +77,68 @@ describe('OtlpProtobufTraceExporter', () => {
 
   it('gzips the body when compression is gzip', async () => {
     const sink = await collector([ok]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { compression: 'gzip' }));
+    const poster = new OtlpHttpPoster(target(sink.url, { compression: 'gzip' }));
     const batch = spans();
-    expect((await exportOnce(exporter, batch)).code).toBe(ExportResultCode.SUCCESS);
-    await exporter.shutdown();
+    expect(await postOnce(poster, batch)).toBeUndefined();
+    await poster.shutdown();
     expect(sink.received[0]!.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(sink.received[0]!.body).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(batch)!))).toBe(true);
   });
 
-  it('retries 503 and 429 as Retry-After says, then reports success', async () => {
+  it('retries 503 and 429 as Retry-After says, then resolves', async () => {
     const busy = (status: number) => (res: ServerResponse): void => void res.writeHead(status, { 'retry-after': '0' }).end();
     const sink = await collector([busy(503), busy(429), ok]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
-    expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.SUCCESS);
-    await exporter.shutdown();
+    const poster = new OtlpHttpPoster(target(sink.url));
+    expect(await postOnce(poster, spans())).toBeUndefined();
+    await poster.shutdown();
     expect(sink.received).toHaveLength(3);
     expect(sink.received[2]!.body.equals(sink.received[0]!.body)).toBe(true);
   });
 
-  it('reports a failure naming the status, without retrying, when the collector refuses the batch', async () => {
+  it('rejects naming the status, without retrying, when the collector refuses the batch', async () => {
     const sink = await collector([(res) => void res.writeHead(400).end('bad')]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
-    const result = await exportOnce(exporter, spans());
-    await exporter.shutdown();
-    expect(result.code).toBe(ExportResultCode.FAILED);
-    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: HTTP 400`);
+    const poster = new OtlpHttpPoster(target(sink.url));
+    const error = await postOnce(poster, spans());
+    await poster.shutdown();
+    expect(error?.message).toBe(`OTLP export to ${sink.url}: HTTP 400`);
     expect(sink.received).toHaveLength(1);
   });
 
   it('gives up when the collector does not answer within the timeout', async () => {
     const sink = await collector([() => undefined]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url, { timeoutMillis: 300 }));
+    const poster = new OtlpHttpPoster(target(sink.url, { timeoutMillis: 300 }));
     const started = Date.now();
-    const result = await exportOnce(exporter, spans());
-    expect(result.code).toBe(ExportResultCode.FAILED);
-    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: timed out after 300 ms`);
+    const error = await postOnce(poster, spans());
+    expect(error?.message).toBe(`OTLP export to ${sink.url}: timed out after 300 ms`);
     expect(Date.now() - started).toBeLessThan(2000);
     server?.closeAllConnections();
-    await exporter.shutdown();
+    await poster.shutdown();
   });
 
-  it('reports a failure when nothing listens', async () => {
+  it('rejects when nothing listens', async () => {
     const sink = await collector([ok]);
     await new Promise<void>((resolve) => server!.close(() => resolve()));
     server = undefined;
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
-    const result = await exportOnce(exporter, spans());
-    await exporter.shutdown();
-    expect(result.code).toBe(ExportResultCode.FAILED);
-    expect(result.error?.message).toBe(`OTLP export to ${sink.url}: ECONNREFUSED`);
+    const poster = new OtlpHttpPoster(target(sink.url));
+    const error = await postOnce(poster, spans());
+    await poster.shutdown();
+    expect(error?.message).toBe(`OTLP export to ${sink.url}: ECONNREFUSED`);
   });
 
-  it('waits for exports in flight at shutdown, then refuses new ones', async () => {
+  it('waits for posts in flight at shutdown, then refuses new ones', async () => {
     let arrived!: (answer: () => void) => void;
     const held = new Promise<() => void>((resolve) => (arrived = resolve));
     const sink = await collector([(res) => arrived(() => ok(res))]);
-    const exporter = new OtlpProtobufTraceExporter(target(sink.url));
-    const inFlight = exportOnce(exporter, spans());
+    const poster = new OtlpHttpPoster(target(sink.url));
+    const inFlight = postOnce(poster, spans());
     const answer = await held;
     let stopped = false;
-    const stopping = exporter.shutdown().then(() => (stopped = true));
+    const stopping = poster.shutdown().then(() => (stopped = true));
     await new Promise((resolve) => setImmediate(resolve));
     expect(stopped).toBe(false);
     answer();
-    expect((await inFlight).code).toBe(ExportResultCode.SUCCESS);
+    expect(await inFlight).toBeUndefined();
     await stopping;
-    expect((await exportOnce(exporter, spans())).code).toBe(ExportResultCode.FAILED);
+    expect((await postOnce(poster, spans()))?.message).toBe('the OTLP poster is shut down');
   });
 });

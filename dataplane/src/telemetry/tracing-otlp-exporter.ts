@@ -1,14 +1,12 @@
-// OTLP/HTTP protobuf span export: batches encoded by OtlpTraceEncoder and posted with undici.
-// Like the SDK's OTLP exporter it retries 429, 502, 503 and 504 with backoff (or Retry-After)
-// within the export timeout, and reports each batch as an ExportResult. Errors name the status
-// or the network failure, never a header or a span.
+// OTLP/HTTP protobuf span export: requests encoded by OtlpTraceEncoder (in the encoding span
+// processor) posted with undici. Like the SDK's OTLP exporter it retries 429, 502, 503 and 504
+// with backoff (or Retry-After) within the export timeout. Errors name the status or the network
+// failure, never a header or a span.
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { Agent, request, type Dispatcher } from '../pipeline/undici-core.js';
-import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
+import type { OtlpPoster } from './tracing-otlp-processor.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -31,8 +29,7 @@ function retryable(status: number): boolean {
   return status === 429 || status === 502 || status === 503 || status === 504;
 }
 
-export class OtlpProtobufTraceExporter implements SpanExporter {
-  private readonly encoder = new OtlpTraceEncoder();
+export class OtlpHttpPoster implements OtlpPoster {
   private readonly headers: Record<string, string>;
   private readonly pending = new Set<Promise<void>>();
   private stopped = false;
@@ -45,23 +42,9 @@ export class OtlpProtobufTraceExporter implements SpanExporter {
     if (target.compression === 'gzip') this.headers['content-encoding'] = 'gzip';
   }
 
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    let body: Uint8Array;
-    try {
-      body = this.encoder.encode(spans);
-    } catch (error) {
-      done({ code: ExportResultCode.FAILED, error: error as Error });
-      return;
-    }
-    this.post(body).then(
-      () => done({ code: ExportResultCode.SUCCESS }),
-      (error: Error) => done({ code: ExportResultCode.FAILED, error }),
-    );
-  }
-
-  /** Posts an encoded ExportTraceServiceRequest, retrying as export() does; settles when done. */
+  /** Posts an encoded ExportTraceServiceRequest, retrying what a collector may answer later; settles when done. */
   post(encoded: Uint8Array): Promise<void> {
-    if (this.stopped) return Promise.reject(new OtlpExportError('the exporter is shut down'));
+    if (this.stopped) return Promise.reject(new OtlpExportError('the OTLP poster is shut down'));
     const sent = this.send(encoded);
     const settled = sent.then(
       () => undefined,
@@ -72,7 +55,7 @@ export class OtlpProtobufTraceExporter implements SpanExporter {
     return sent;
   }
 
-  /** Waits for the exports in flight. */
+  /** Waits for the posts in flight. */
   async forceFlush(): Promise<void> {
     await Promise.all([...this.pending]);
   }

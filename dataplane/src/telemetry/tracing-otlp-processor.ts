@@ -12,7 +12,7 @@ import { globalErrorHandler } from '@opentelemetry/core';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
 
-/** Where encoded requests go (OtlpProtobufTraceExporter). */
+/** Where encoded requests go (OtlpHttpPoster). */
 export interface OtlpPoster {
   post(encoded: Uint8Array): Promise<void>;
   shutdown(): Promise<void>;
