@@ -125,7 +125,7 @@ export class LearnedRouter {
   /** Predicted quality per model, in `models` order (a fresh array). */
   predict(query: string): Float64Array {
     const out = new Float64Array(this.models.length);
-    this.head.predict(this.syncFeaturizer().featurize(query), out, query);
+    this.head.predict(this.head.readsFeatures ? this.syncFeaturizer().featurize(query) : NO_FEATURES, out, query);
     return out;
   }
 
@@ -149,7 +149,7 @@ export class LearnedRouter {
   /** Synchronous: hashed featurizer only (the gateway's fast path). */
   route(query: string, options: RouteOptions = {}): RouteDecision {
     const started = options.timing ? performance.now() : 0;
-    const x = this.syncFeaturizer().featurize(query);
+    const x = this.head.readsFeatures ? this.syncFeaturizer().featurize(query) : NO_FEATURES;
     if (options.timing) options.timing.featurizeMs = performance.now() - started;
     return this.decideFor(x, query, options);
   }
@@ -157,7 +157,7 @@ export class LearnedRouter {
   /** Any featurizer; the onnx and http ones embed the query first. */
   async routeAsync(query: string, options: RouteOptions = {}): Promise<RouteDecision> {
     const f = this.featurizer;
-    if (f.sync) return this.route(query, options);
+    if (f.sync || !this.head.readsFeatures) return this.route(query, options);
     const started = options.timing ? performance.now() : 0;
     const x = await f.featurize(query);
     if (options.timing) options.timing.featurizeMs = performance.now() - started;
@@ -181,6 +181,9 @@ export class LearnedRouter {
     return decision;
   }
 }
+
+/** What a head that reads only the text is given instead of the query's features. */
+const NO_FEATURES: SparseVector = { indices: new Int32Array(0), values: new Float32Array(0) };
 
 /** Default willingness to pay: one full unit of quality is worth $10 per million tokens. */
 export const defaultLambda = 10;

@@ -39,12 +39,14 @@ export function blendMembers(raw: Record<string, unknown>, registry: HeadRegistr
 export class BlendHead implements RouterHead {
   readonly kind = 'blend';
   readonly modelCount: number;
+  readonly readsFeatures: boolean;
   readonly members: readonly RouterHead[];
   private readonly scratch: Float64Array;
 
   constructor(members: readonly RouterHead[]) {
     this.members = members;
     this.modelCount = members[0]!.modelCount;
+    this.readsFeatures = members.some((m) => m.readsFeatures);
     this.scratch = new Float64Array(this.modelCount);
   }
 

@@ -45,6 +45,7 @@ const EPS = 1e-8;
 
 export class EloHead implements RouterHead {
   readonly kind = 'elo';
+  readonly readsFeatures = true;
   readonly modelCount: number;
   private readonly p: EloParams;
   /** weights[j * models + k]: feature j's contribution to model k's strength (empty when global). */

@@ -14,6 +14,8 @@ export interface TrainingSet {
 export interface RouterHead {
   readonly kind: string;
   readonly modelCount: number;
+  /** False for heads that read only the query text (rules, gbdt): the router then skips featurizing. */
+  readonly readsFeatures: boolean;
   /** Writes a predicted quality in [0, 1] for every model into `out` (length modelCount). */
   predict(x: SparseVector, out: Float64Array, query: string): void;
   tensors(): Tensor[];

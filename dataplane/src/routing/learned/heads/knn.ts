@@ -27,6 +27,7 @@ export function knnParams(raw: Record<string, unknown>): KnnParams {
 
 export class KnnHead implements RouterHead {
   readonly kind = 'knn';
+  readonly readsFeatures = true;
   readonly modelCount: number;
   private readonly rows: SparseRows;
   private readonly targets: Float32Array;

@@ -22,6 +22,7 @@ export function linearParams(raw: Record<string, unknown>): LinearParams {
 
 export class LinearHead implements RouterHead {
   readonly kind = 'linear';
+  readonly readsFeatures = true;
   readonly modelCount: number;
   /** weights[j * models + k]: feature j's weight for model k, so a feature's weights are contiguous. */
   private readonly weights: Float32Array;

@@ -66,6 +66,7 @@ const EPS = 1e-8;
 
 export class NeuralHead implements RouterHead {
   readonly kind: NeuralKind;
+  readonly readsFeatures = true;
   readonly modelCount: number;
   private readonly p: NeuralParams;
   /** w1[j * hidden + h]: feature j's weights, contiguous per feature (float32, as trained and stored). */

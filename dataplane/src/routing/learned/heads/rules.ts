@@ -38,6 +38,7 @@ const MAX_PHRASE_WORDS = 8;
 
 export class RulesHead implements RouterHead {
   readonly kind = 'rules';
+  readonly readsFeatures = false;
   readonly modelCount: number;
   readonly rules: readonly Rule[];
   private readonly models: readonly string[];
