@@ -6,9 +6,9 @@ import { Conditions, GROUP, LocalObjectReference, ObjectName, VERSION } from './
 import { HttpUrl, S3_LOCATION } from './runtime-config.js';
 
 export const RouterKind = z
-  .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules', 'blend'])
+  .enum(['knn', 'linear', 'mlp', 'mf', 'elo', 'rules', 'gbdt', 'blend'])
   .describe(
-    'Router head: knn (nearest labelled prompts), linear (logistic/SVM), mlp (small neural net), mf (matrix factorisation), elo (pairwise ratings), rules (hand-written conditions), blend (mean of several heads). Checked against the artifact: a different head makes the RoutingModel InvalidArtifact.',
+    'Router head: knn (nearest labelled prompts), linear (logistic/SVM), mlp (small neural net), mf (matrix factorisation), elo (pairwise ratings), rules (hand-written conditions), gbdt (boosted trees on the query shape), blend (mean of several heads). Checked against the artifact: a different head makes the RoutingModel InvalidArtifact.',
   );
 
 export const Featurizer = withRules(

@@ -1,5 +1,5 @@
 // The real `switchboard router` CLI trains the Elo/Bradley-Terry, rule (mined and from a
-// hand-written rule file) and blend heads, evaluates them and draws the quality/cost curve as SVG.
+// hand-written rule file), boosted-trees and blend heads, evaluates them and draws the quality/cost curve as SVG.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { XMLValidator } from 'fast-xml-parser';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -38,7 +38,7 @@ async function trainEvalPlot(kind: string, extra: string[] = []): Promise<{ eval
   return { eval: JSON.parse(evaluated.stdout), svg: await readFile(plot, 'utf8') };
 }
 
-describe('switchboard router train --kind elo|rules|blend', () => {
+describe('switchboard router train --kind elo|rules|gbdt|blend', () => {
   it('trains an Elo router that beats random choice and plots its curve as valid SVG', async () => {
     const { eval: report, svg } = await trainEvalPlot('elo');
     expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
@@ -51,6 +51,16 @@ describe('switchboard router train --kind elo|rules|blend', () => {
     expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
     expect(XMLValidator.validate(svg)).toBe(true);
   }, 90_000);
+
+  it('trains boosted trees on the query shape that beat random choice, and explains a decision', async () => {
+    const { eval: report, svg } = await trainEvalPlot('gbdt', ['--seed', '3']);
+    expect(report.router.argmax.quality).toBeGreaterThan(report.random.quality);
+    expect(XMLValidator.validate(svg)).toBe(true);
+    const explained = await runCli(['router', 'explain', '--model', join(dir, 'gbdt-2.router'), '--query', 'What is 17 * 23?', '--lambda', '10']);
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toMatch(/^router: gbdt, sha256:[0-9a-f]{64}/m);
+    expect(explained.stdout).toMatch(/^route: \S+$/m);
+  }, 120_000);
 
   it('trains a blend of heads that beats random choice and plots its curve', async () => {
     const { eval: report, svg } = await trainEvalPlot('blend');

@@ -12,6 +12,7 @@ import { KnnHead } from './heads/knn.js';
 import { LinearHead } from './heads/linear.js';
 import { NeuralHead } from './heads/neural.js';
 import { RulesHead } from './heads/rules.js';
+import { TreesHead } from './heads/trees.js';
 import { decide, type CandidateEstimate, type DecisionPolicy, type RouteDecision } from './policy.js';
 import { packRows, type SparseVector } from './sparse.js';
 
@@ -27,6 +28,7 @@ export const headKinds: Record<string, HeadKind> = {
   mf: { train: (set, params, seed) => NeuralHead.train('mf', set, params, seed), load: (a) => NeuralHead.load('mf', a) },
   elo: { train: (set, params) => EloHead.train(set, params), load: (a) => EloHead.load(a) },
   rules: { train: (set, params) => RulesHead.train(set, params), load: (a) => RulesHead.load(a) },
+  gbdt: { train: (set, params, seed) => TreesHead.train(set, params, seed), load: (a) => TreesHead.load(a) },
   blend: { train: (set, params, seed) => BlendHead.train(set, params, seed, headKinds), load: (a) => BlendHead.load(a, headKinds) },
 };
 
