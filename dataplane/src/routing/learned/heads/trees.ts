@@ -122,12 +122,27 @@ export class TreesHead implements RouterHead {
   readonly modelCount: number;
   private readonly p: TreesParams;
   private readonly forest: Forest;
+  /**
+   * The forest for predict(): node n's feature, threshold (float32 bits), left and right child at
+   * 4n..4n+3 of one buffer, so a step down a tree touches one cache line instead of four arrays.
+   */
+  private readonly packed: Int32Array;
+  private readonly packedThreshold: Float32Array;
   private readonly shape = new Float64Array(QUERY_SHAPE_DIM);
 
   constructor(params: TreesParams, modelCount: number, forest: Forest) {
     this.p = params;
     this.modelCount = modelCount;
     this.forest = forest;
+    const nodes = forest.feature.length;
+    this.packed = new Int32Array(nodes * 4);
+    this.packedThreshold = new Float32Array(this.packed.buffer);
+    for (let n = 0; n < nodes; n++) {
+      this.packed[4 * n] = forest.feature[n]!;
+      this.packedThreshold[4 * n + 1] = forest.threshold[n]!;
+      this.packed[4 * n + 2] = 4 * forest.left[n]!;
+      this.packed[4 * n + 3] = 4 * forest.right[n]!;
+    }
   }
 
   static train(set: TrainingSet, raw: Record<string, unknown> = {}, seed = 1): TreesHead {
@@ -203,16 +218,18 @@ export class TreesHead implements RouterHead {
 
   predict(_x: SparseVector, out: Float64Array, query: string): void {
     const x = queryShape(query, this.shape);
-    const { feature, threshold, left, right, roots, firstTree, treeCount, base } = this.forest;
+    const { roots, firstTree, treeCount, base } = this.forest;
+    const nodes = this.packed;
+    const thresholds = this.packedThreshold;
     const m = this.modelCount;
     out.fill(0, 0, m);
     for (let e = 0; e < firstTree.length; e++) {
       let z = base[e]!;
       const end = firstTree[e]! + treeCount[e]!;
       for (let t = firstTree[e]!; t < end; t++) {
-        let n = roots[t]!;
-        while (feature[n]! >= 0) n = x[feature[n]!]! <= threshold[n]! ? left[n]! : right[n]!;
-        z += threshold[n]!;
+        let at = 4 * roots[t]!;
+        for (let feature = nodes[at]!; feature >= 0; feature = nodes[at]!) at = x[feature]! <= thresholds[at + 1]! ? nodes[at + 2]! : nodes[at + 3]!;
+        z += thresholds[at + 1]!;
       }
       out[e % m]! += 1 / (1 + Math.exp(-z));
     }
