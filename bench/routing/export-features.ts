@@ -1,14 +1,16 @@
 // Exports identical inputs for the scikit-learn reference (bench/routing/sklearn-reference.py):
 // per cross-validation fold, the hashed TF-IDF feature matrices the TypeScript heads train and
-// predict on (CSR, little-endian binaries), the scores, the per-choice costs, and each
-// TypeScript head's predictions on the held-out queries. Needs the build (`npx tsc -b`).
-// usage: node bench/routing/export-features.ts [--out DIR] [--folds 5] [--only-folds 1] [--kinds knn,linear,mlp,mf,elo]
+// predict on (CSR, little-endian binaries), the query-shape features the gbdt head reads (dense,
+// float64), the scores, the per-choice costs, and each TypeScript head's predictions on the
+// held-out queries. Needs the build (`npx tsc -b`).
+// usage: node bench/routing/export-features.ts [--out DIR] [--folds 5] [--only-folds 1] [--kinds knn,linear,mlp,mf,elo,gbdt]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { choiceCost } from '../../dataplane/dist/routing/learned/dataset.js';
 import { foldAssignment, LearnedRouter, type RoutingExample } from '../../dataplane/dist/routing/learned/index.js';
 import { trainingSet } from '../../dataplane/dist/routing/learned/router.js';
+import { QUERY_SHAPE_DIM, queryShape } from '../../dataplane/dist/routing/learned/heads/query-shape.js';
 import { repoRoot } from '../lib/processes.ts';
 import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
@@ -17,7 +19,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: join(repoRoot, '.local/routing-reference') },
     folds: { type: 'string', default: '5' },
     'only-folds': { type: 'string', default: '5' },
-    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo' },
+    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,gbdt' },
     seed: { type: 'string', default: '1' },
     ...routingDataOptions,
   },
@@ -58,11 +60,14 @@ for (let f = 0; f < Math.min(folds, Number(flags['only-folds'])); f++) {
         write(dir, `X_${name}_indices`, set.rows.indices);
         write(dir, `X_${name}_values`, set.rows.values);
         write(dir, `Y_${name}`, set.targets);
+        const shape = new Float64Array(part.length * QUERY_SHAPE_DIM);
+        part.forEach((e, r) => shape.set(queryShape(e.query), r * QUERY_SHAPE_DIM));
+        write(dir, `S_${name}`, shape);
       }
       write(dir, 'cost_test', costs(test, models));
     }
   }
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ fold: f, folds, seed, models, dim, nTrain: train.length, nTest: test.length, heads }, null, 2));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ fold: f, folds, seed, models, dim, shapeDim: QUERY_SHAPE_DIM, nTrain: train.length, nTest: test.length, heads }, null, 2));
 }
 process.stderr.write(`wrote ${flags.out}\n`);
 

@@ -5,7 +5,7 @@
 // alone, and sha256 of the query: fixed work that shows how busy the machine was); the p99 of
 // each query's fastest pass is the work itself with less of the machine's interference. Prints
 // markdown tables and writes them to bench/results/routing.md. Needs the build (`npx tsc -b`).
-// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--calibrate] [--head JSON] [--variant NAME=KIND:JSON ...] [--data FILE] [--models FILE]
+// usage: node bench/routing/run.ts [--kinds knn,linear,mlp,mf,elo,rules,gbdt,blend] [--folds 5] [--seed 1] [--passes 3] [--skip-cv] [--calibrate] [--head JSON] [--variant NAME=KIND:JSON ...] [--data FILE] [--models FILE]
 // --calibrate adds, per head, the router at the lambda calibrated inside each fold's training part
 // (router train --calibrate: 4 inner folds, so 5x the training time): its gain and cost ratio.
 // --head passes head parameters to every kind, e.g. --kinds knn --head '{"maxQueryTerms":48}'.
@@ -24,7 +24,7 @@ import { loadRoutingData, routingDataOptions } from '../lib/routing-data.ts';
 
 const { values: flags } = parseArgs({
   options: {
-    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,rules,blend' },
+    kinds: { type: 'string', default: 'knn,linear,mlp,mf,elo,rules,gbdt,blend' },
     folds: { type: 'string', default: '5' },
     passes: { type: 'string', default: '3' },
     'skip-cv': { type: 'boolean', default: false },
@@ -165,10 +165,12 @@ const { rows, references } = timeDecisions(trained);
 const split = splitDecisions(trained);
 const loadAfter = loadavg()[0]!;
 const pts = (v: number): string => (100 * v).toFixed(1);
+const signed = (v: string): string => (v.startsWith('-') ? v : `+${v}`);
 const calibratedCell = (cv: CrossValidation | null): string => {
   const c = cv?.calibrated;
   if (c === undefined) return '—';
-  return `${c.gain.mean >= 0 ? '+' : ''}${pts(c.gain.mean)} ± ${pts(c.gain.std)}, ${c.costRatio.mean.toFixed(2)} ± ${c.costRatio.std.toFixed(2)} (lambda ${c.folds.map((f) => f.lambda).join(' / ')})`;
+  const perFold = c.folds.map((f, i) => `${signed(pts(f.quality - cv!.folds[i]!.best_single.quality))} at ${(f.cost / cv!.folds[i]!.best_single.cost).toFixed(2)}`).join(' / ');
+  return `${signed(pts(c.gain.mean))} ± ${pts(c.gain.std)}, ${c.costRatio.mean.toFixed(2)} ± ${c.costRatio.std.toFixed(2)} (per fold ${perFold}; lambda ${c.folds.map((f) => f.lambda).join(' / ')})`;
 };
 const first = rows[0]!.cv;
 const lines = [

@@ -13,6 +13,8 @@ training rows, and compares the routing quality of always picking the highest pr
   mf     numpy: sigmoid(v_m . (P x) + b_m), full-batch Adam on cross-entropy
   elo    numpy: Bradley-Terry with strengths b_m + w_m . x, full-batch Adam on the pairwise
          logistic loss (draws weighted), argmax of the expected win rate
+  gbdt   LightGBM on the query-shape features: per model, cross-entropy on the scores, the TS
+         head's parameters, rounds by early stopping on a held-out 15 %, refit, bagged seeds
 
 usage: python bench/routing/sklearn-reference.py [DIR]   (DIR default .local/routing-reference)
 """
@@ -46,6 +48,9 @@ def load(d):
         "cost": arr("cost_test", "<f8").reshape(man["nTest"], m),
         "ts": {k: arr(f"ts_{k}", "<f8").reshape(man["nTest"], m) for k in man["heads"]},
     }
+    if "shapeDim" in man:
+        data["Str"] = arr("S_train", "<f8").reshape(man["nTrain"], man["shapeDim"])
+        data["Ste"] = arr("S_test", "<f8").reshape(man["nTest"], man["shapeDim"])
     return man, data
 
 
@@ -183,6 +188,26 @@ def elo(man, d, seed, iterations=500, lr=0.01):
     return sigmoid(S[:, :, None] - S[:, None, :]).sum(axis=2)
 
 
+def gbdt(man, d, seed):
+    import lightgbm as lgb
+
+    p = man["heads"]["gbdt"]
+    params = dict(objective="cross_entropy", learning_rate=p["learningRate"], num_leaves=p["leaves"], min_child_samples=p["minLeafRows"], lambda_l2=p["l2"],
+                  feature_fraction=p["featureFraction"], bagging_fraction=p["rowFraction"], bagging_freq=1, max_bin=p["bins"], num_threads=1, verbose=-1)
+    out = np.zeros((d["Ste"].shape[0], d["Ytr"].shape[1]))
+    for b in range(p["bag"]):
+        for k in range(d["Ytr"].shape[1]):
+            rows = ~np.isnan(d["Ytr"][:, k])
+            X, y = d["Str"][rows], d["Ytr"][rows, k]
+            val = np.random.default_rng(seed * 1000 + b * 101 + k).random(len(y)) < p["validation"]
+            run = dict(params, seed=seed * 1000 + b * 101 + k)
+            probe = lgb.train(run, lgb.Dataset(X[~val], y[~val]), num_boost_round=p["maxRounds"], valid_sets=[lgb.Dataset(X[val], y[val])],
+                              callbacks=[lgb.early_stopping(p["patience"], verbose=False)])
+            model = lgb.train(run, lgb.Dataset(X, y), num_boost_round=max(1, round(probe.best_iteration * p["refit"])))
+            out[:, k] += model.predict(d["Ste"]) / p["bag"]
+    return out
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../.local/routing-reference")
     folds = sorted(f for f in os.listdir(root) if f.startswith("fold-"))
@@ -202,6 +227,8 @@ def main():
             refs["mf"] = [("numpy bilinear MF, full-batch Adam, early stopping", lambda: mf(man, d, man["seed"]))]
         if "elo" in d["ts"]:
             refs["elo"] = [("numpy Bradley-Terry on features, full-batch Adam, early stopping", lambda: elo(man, d, man["seed"]))]
+        if "gbdt" in d["ts"]:
+            refs["gbdt"] = [("LightGBM on the query-shape features (same parameters, early stopping, bag)", lambda: gbdt(man, d, man["seed"]))]
         for kind, variants in refs.items():
             ts_q = argmax_quality(d["ts"][kind], y, cost)
             for name, run in variants:
