@@ -23,6 +23,14 @@ export function writeGatewayConfig(dir: string, clientKey: string, aliases: Reco
   return path;
 }
 
+/** Seconds a gateway has spent in garbage collection (prom-client's GC histogram on its admin port, all kinds). */
+export async function gcSeconds(adminUrl: string): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith('switchboard_process_nodejs_gc_duration_seconds_sum')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
 /** A chat-completions request to `server`, with the client key when given. */
 export function chatTarget(name: string, server: ServerProcess, model: string, messages: unknown, stream: boolean, key?: string): Target {
   const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -145,6 +145,17 @@ export async function startSocketRelay(name: string, upstream: string): Promise<
   return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/mock/health` });
 }
 
+/**
+ * utime + stime in CPU seconds (Linux USER_HZ = 100) of a process, or of one of its threads with
+ * `thread` = `/task/TID`.
+ */
+export function cpuSeconds(pid: number, thread = ''): number {
+  const stat = readFileSync(`/proc/${pid}${thread}/stat`, 'utf8');
+  // After "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export interface Memory {
   rssMb: number;
   hwmMb: number;
@@ -171,6 +182,8 @@ export function listenOverflows(): number {
 
 /** The load generator process and a promise-per-job call over IPC. */
 export interface LoadGenerator {
+  /** Its process id (its CPU competes with the servers' on this machine). */
+  pid: number;
   run<R extends JobResult>(job: Job): Promise<R>;
   stop(): Promise<void>;
 }
@@ -196,6 +209,7 @@ export async function startLoadGenerator(script = 'bench/loadgen.ts'): Promise<L
     pending.clear();
   });
   return {
+    pid: child.pid!,
     run<R extends JobResult>(job: Job): Promise<R> {
       const id = nextId++;
       return new Promise<R>((resolve, reject) => {

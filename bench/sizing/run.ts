@@ -3,14 +3,14 @@
 // alone) and then through the gateway at the same concurrency. Prints a markdown table and writes
 // it to bench/results/sizing.md.
 // usage: node bench/sizing/run.ts [--quick]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { StreamRecord, StreamsResult, Target } from '../lib/jobs.ts';
-import { memoryOf, repoRoot, startGateway, startLoadGenerator, startMock, type LoadGenerator, type ServerProcess } from '../lib/processes.ts';
+import { cpuSeconds, memoryOf, repoRoot, startGateway, startLoadGenerator, startMock, type LoadGenerator, type ServerProcess } from '../lib/processes.ts';
 import { chatTarget, writeGatewayConfig } from '../lib/gateway.ts';
 import { ms, summarize } from '../lib/stats.ts';
 
@@ -25,7 +25,6 @@ const plan = quick ? { steps: [50, 100, 200], waves: 1, rampMs: 1000 } : { steps
 const TARGET = { addedTtftP99Ms: 50, addedGapP99Ms: 10 };
 const CLIENT_KEY = 'sk-bench-sizing-0001';
 const PROMPT = [{ role: 'user', content: 'Summarise the trade-offs between weighted and least-in-flight load balancing for LLM upstreams.' }];
-const CLK_TCK = 100; // Linux USER_HZ
 
 const results = join(repoRoot, 'bench/results');
 const work = mkdtempSync(join(tmpdir(), 'switchboard-sizing-'));
@@ -36,14 +35,6 @@ function log(text: string): void {
 
 function target(name: string, server: ServerProcess, model: string, key?: string): Target {
   return chatTarget(name, server, model, PROMPT, true, key);
-}
-
-/** utime + stime of a process, in seconds of CPU. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
 interface Side {

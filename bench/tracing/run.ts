@@ -4,14 +4,14 @@
 // own cost without the backend's ingest on the same cores); closed-loop saturation throughput
 // measured in alternating rounds in one run. Prints a markdown table, writes bench/results/tracing[-null].md.
 // usage: node bench/tracing/run.ts [--quick] [--sink jaeger|null]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { SequentialResult, Target, ThroughputResult } from '../lib/jobs.ts';
-import { repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
-import { chatTarget } from '../lib/gateway.ts';
+import { cpuSeconds, repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
+import { chatTarget, gcSeconds } from '../lib/gateway.ts';
 import { benchGatewayConfig, startNullSink } from './setup.ts';
 import { median, ms, summarize } from '../lib/stats.ts';
 import { jaegerBuilt, JAEGER_BIN, startJaeger } from '../../test/tracing/jaeger.ts';
@@ -38,24 +38,9 @@ function config(mockUrl: string, otlp?: string): string {
   return benchGatewayConfig(work, CLIENT_KEY, mockUrl, otlp);
 }
 
-/** utime + stime in CPU seconds (Linux USER_HZ = 100) of a process, or of one thread with `/task/TID`. */
-function cpuSeconds(pid: number, thread = ''): number {
-  const stat = readFileSync(`/proc/${pid}${thread}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** CPU seconds of a process's main thread (the event loop) and of all its threads. */
 function cpuSplit(pid: number): { main: number; all: number } {
   return { main: cpuSeconds(pid, `/task/${pid}`), all: cpuSeconds(pid) };
-}
-
-/** Seconds the gateway has spent in garbage collection (prom-client's default GC histogram, all kinds). */
-async function gcSeconds(adminUrl: string): Promise<number> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith('switchboard_process_nodejs_gc_duration_seconds_sum')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
 }
 
 function target(name: string, server: ServerProcess): Target {
