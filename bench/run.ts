@@ -23,7 +23,7 @@ import {
   type ServerProcess,
 } from './lib/processes.ts';
 import { chatTarget, writeGatewayConfig } from './lib/gateway.ts';
-import { median, ms, percentile, summarize } from './lib/stats.ts';
+import { median, ms, openLoopCheck, percentile, summarize } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
 const quick = flags.quick === true;
@@ -368,21 +368,6 @@ async function streamingSection(
     measured: `${memory.hwmMb.toFixed(1)} MB (VmRSS sampled peak ${peakRss.toFixed(1)} MB; private ${memory.anonMb.toFixed(1)} MB at the end)`,
     pass: memory.hwmMb <= 300,
   });
-}
-
-/** An open-loop step holds when nothing failed, p99 stayed bounded and no queue built up. */
-function openLoopCheck(r: ThroughputResult): { held: boolean; p50: number; p99: number; firstQuarter: number; lastQuarter: number } {
-  const all = summarize(finite(r.latencies));
-  const quarter = Math.max(1, Math.floor(r.latencies.length / 4));
-  const firstQuarter = median(finite(r.latencies.slice(0, quarter)));
-  const lastQuarter = median(finite(r.latencies.slice(-quarter)));
-  const held = r.errors === 0 && r.completed === r.offered && all.p99 <= 100 && lastQuarter <= 2 * firstQuarter + 1;
-  return { held, p50: all.p50, p99: all.p99, firstQuarter, lastQuarter };
-}
-
-/** Samples that came back as numbers (IPC turns NaN, an error, into null). */
-function finite(values: readonly (number | null)[]): number[] {
-  return values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
 
 function sameSet(a: Set<number>, b: Set<number>): boolean {

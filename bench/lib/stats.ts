@@ -1,4 +1,5 @@
 // Order statistics over latency samples (milliseconds).
+import type { ThroughputResult } from './jobs.ts';
 
 /** Nearest-rank percentile of an ascending-sorted array; NaN when empty. */
 export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
@@ -48,4 +49,19 @@ export function ms(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
   const abs = Math.abs(value);
   return `${value.toFixed(abs < 1 ? 3 : abs < 10 ? 2 : 1)} ms`;
+}
+
+/** An open-loop step holds when nothing failed, p99 stayed bounded and no queue built up. */
+export function openLoopCheck(r: Pick<ThroughputResult, 'errors' | 'completed' | 'offered' | 'latencies'>): { held: boolean; p50: number; p99: number; firstQuarter: number; lastQuarter: number } {
+  const all = summarize(finite(r.latencies));
+  const quarter = Math.max(1, Math.floor(r.latencies.length / 4));
+  const firstQuarter = median(finite(r.latencies.slice(0, quarter)));
+  const lastQuarter = median(finite(r.latencies.slice(-quarter)));
+  const held = r.errors === 0 && r.completed === r.offered && all.p99 <= 100 && lastQuarter <= 2 * firstQuarter + 1;
+  return { held, p50: all.p50, p99: all.p99, firstQuarter, lastQuarter };
+}
+
+/** Samples that came back as numbers (IPC turns NaN, an error, into null). */
+function finite(values: readonly (number | null)[]): number[] {
+  return values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
