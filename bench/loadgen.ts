@@ -86,6 +86,7 @@ async function closed(job: ClosedJob): Promise<ThroughputResult> {
 function open(job: OpenJob): Promise<ThroughputResult> {
   const pool = poolFor(job.target, job.connections);
   const interval = 1000 / job.rate;
+  const warm = Math.round((job.rate * (job.warmupMs ?? 0)) / 1000);
   const total = Math.round((job.rate * job.durationMs) / 1000);
   const start = performance.now() + 5;
   // By schedule order, so the caller can see a queue building up over the run; NaN = error.
@@ -98,35 +99,38 @@ function open(job: OpenJob): Promise<ThroughputResult> {
   let maxSendLagMs = 0;
   return new Promise((resolve) => {
     const finish = (): void => {
-      const elapsedMs = performance.now() - start;
+      const elapsedMs = performance.now() - (start + warm * interval);
       const latencies = Array.from(bySchedule);
       void pool.close().then(() =>
         resolve({ kind: 'open', offered: total, completed, errors, firstError, elapsedMs, rps: (completed * 1000) / elapsedMs, latencies, maxSendLagMs }),
       );
     };
-    const fire = (index: number, scheduled: number): void => {
+    // Schedule slots 0 .. warm-1 warm up; slot warm + i is measured request i.
+    const slots = warm + total;
+    const fire = (slot: number, scheduled: number): void => {
       void once(pool, job.target).then((error) => {
-        // Latency counts from the scheduled time, so a stalled server cannot hide its queue.
-        if (error) {
+        const index = slot - warm;
+        if (index >= 0 && error) {
           errors++;
           firstError ??= error;
-        } else {
+        } else if (index >= 0) {
           completed++;
+          // Latency counts from the scheduled time, so a stalled server cannot hide its queue.
           bySchedule[index] = performance.now() - scheduled;
         }
-        if (++settled === total) finish();
+        if (++settled === slots) finish();
       });
     };
     const tick = (): void => {
       const now = performance.now();
-      while (sent < total && start + sent * interval <= now) {
+      while (sent < slots && start + sent * interval <= now) {
         const scheduled = start + sent * interval;
-        maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
+        if (sent >= warm) maxSendLagMs = Math.max(maxSendLagMs, now - scheduled);
         fire(sent++, scheduled);
       }
-      if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+      if (sent < slots) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
     };
-    if (total === 0) finish();
+    if (slots === 0) finish();
     else setTimeout(tick, 5);
   });
 }

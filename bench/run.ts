@@ -31,9 +31,9 @@ const quick = flags.quick === true;
 /** How much of each measurement to do; --quick is a smoke run well under a minute. */
 const plan = quick
   ? { latencyWarmup: 100, latencyRounds: 6, latencyPerRound: 50, satRounds: 2, satWarmupMs: 300, satMs: 1200, satConcurrency: 32, openMs: 2000,
-      streamWarmup: 10, streamRounds: 1, streamsPerRound: 40, streamConcurrency: 20, manyStreams: 200, stepMs: 1000 }
+      streamWarmup: 10, streamRounds: 1, streamsPerRound: 40, streamConcurrency: 20, manyStreams: 200, stepMs: 1000, openWarmupMs: 200 }
   : { latencyWarmup: 500, latencyRounds: 40, latencyPerRound: 50, satRounds: 4, satWarmupMs: 1000, satMs: 4000, satConcurrency: 64, openMs: 10_000,
-      streamWarmup: 40, streamRounds: 3, streamsPerRound: 150, streamConcurrency: 20, manyStreams: 1000, stepMs: 3000 };
+      streamWarmup: 40, streamRounds: 3, streamsPerRound: 150, streamConcurrency: 20, manyStreams: 1000, stepMs: 3000, openWarmupMs: 500 };
 
 /** The paced upstream of the streaming section (the issue's example numbers). */
 const paced = { ttftMs: 50, tokensPerSecond: 100, responseTokens: 50 };
@@ -148,7 +148,9 @@ async function throughputSection(load: LoadGenerator, direct: Target, reference:
   if (errors > 0) notes.push(`Saturation: ${errors} errors (first: ${firstError}).`);
 
   // Confirm with the open loop: constant arrival rates stepped up to 90% of the closed-loop
-  // maximum, gateway and reference at each step, until one no longer keeps up.
+  // maximum, gateway and reference at each step, until one no longer keeps up. Each step first
+  // sends at its rate for openWarmupMs unmeasured, so that opening its 256 connections is not
+  // part of the measurement (bench/open-loop-timeline.ts showed it as a stall at the start).
   // Finer near the top, so that the gateway/reference ratio is not a multiple of one coarse step.
   const steps = [0.3, 0.45, 0.6, 0.7, 0.8, 0.85, 0.9];
   const sustained: Record<string, number> = { gateway: 0, reference: 0 };
@@ -159,7 +161,7 @@ async function throughputSection(load: LoadGenerator, direct: Target, reference:
     const rate = Math.round(gwMax * fraction);
     for (const t of [gateway, reference]) {
       if (gaveUp.has(t.name)) continue;
-      const step = (): Promise<ThroughputResult> => load.run<ThroughputResult>({ kind: 'open', target: t, rate, durationMs: plan.stepMs, connections: 256 });
+      const step = (): Promise<ThroughputResult> => load.run<ThroughputResult>({ kind: 'open', target: t, rate, durationMs: plan.stepMs, connections: 256, warmupMs: plan.openWarmupMs });
       let r = await step();
       let check = openLoopCheck(r);
       // One pause from outside (shared machine) should not end the search: a failed step runs twice.

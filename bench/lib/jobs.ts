@@ -33,6 +33,11 @@ export interface OpenJob {
   rate: number;
   durationMs: number;
   connections: number;
+  /**
+   * Sent at the same rate before the measured schedule and not counted: the step's connections
+   * are opened and warm when measuring starts (default 0).
+   */
+  warmupMs?: number;
 }
 
 /** SSE streams; `concurrency` workers per target, all targets at once (interleaved). */
