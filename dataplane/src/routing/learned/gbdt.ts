@@ -36,10 +36,10 @@ export interface Trees {
 /** Columns of feature values: columns[f][row]. */
 export type Columns = readonly Float64Array[];
 
-/** Bin edges per feature (float32 values, ascending); bin(x) = edges below x. */
-export function binEdges(columns: Columns, rows: ArrayLike<number>, bins: number): Float64Array[] {
+/** Bin edges per feature from all its values (float32 values, ascending); bin(x) = edges below x. */
+export function binEdges(columns: Columns, bins: number): Float64Array[] {
   return columns.map((column) => {
-    const values = Float64Array.from(rows, (r) => column[r]!).sort();
+    const values = Float64Array.from(column).sort();
     const edges: number[] = [];
     for (let b = 1; b < bins; b++) {
       const v = Math.fround(values[Math.floor((b * values.length) / bins)] ?? 0);
@@ -316,16 +316,4 @@ export class Booster {
     }
     return best;
   }
-}
-
-/** Raw score (log-odds) of one row of raw feature values. */
-export function treesRaw(trees: Trees, x: ArrayLike<number>): number {
-  let z = trees.base;
-  const { feature, threshold, left, right } = trees;
-  for (const root of trees.roots) {
-    let n = root;
-    while (feature[n]! >= 0) n = x[feature[n]!]! <= threshold[n]! ? left[n]! : right[n]!;
-    z += threshold[n]!;
-  }
-  return z;
 }

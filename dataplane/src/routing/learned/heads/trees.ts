@@ -65,19 +65,33 @@ export function treesParams(raw: Record<string, unknown>): TreesParams {
 
 /** Trees of every (bag member, model) ensemble, flattened. */
 interface Forest {
-  /** Per node: the feature it splits on, -1 for a leaf. */
-  feature: Int32Array;
-  /** Per node: the split threshold, or the leaf's value. */
-  threshold: Float32Array;
-  left: Int32Array;
-  right: Int32Array;
-  /** Per tree: its root node. */
+  /**
+   * Node n at words 4n..4n+3: the feature it splits on (-1 for a leaf), its threshold or leaf
+   * value (float32 bits, read through `thresholds`), then its left and right child as word offsets
+   * (4 × node index). One buffer, so a step down a tree touches one cache line, not four arrays.
+   */
+  nodes: Int32Array;
+  /** Float32 view of `nodes`: the threshold or leaf value of node n at 4n + 1. */
+  thresholds: Float32Array;
+  /** Per tree: its root node's word offset. */
   roots: Int32Array;
   /** Per ensemble (bag member b, model k at b * models + k): its first tree and its tree count. */
   firstTree: Int32Array;
   treeCount: Int32Array;
   /** Per ensemble: the raw score before its trees. */
   base: Float32Array;
+}
+
+function emptyForest(nodes: number, trees: number, ensembles: number): Forest {
+  const packed = new Int32Array(nodes * 4);
+  return {
+    nodes: packed,
+    thresholds: new Float32Array(packed.buffer),
+    roots: new Int32Array(trees),
+    firstTree: new Int32Array(ensembles),
+    treeCount: new Int32Array(ensembles),
+    base: new Float32Array(ensembles),
+  };
 }
 
 function flatten(ensembles: readonly Trees[]): Forest {
@@ -87,33 +101,40 @@ function flatten(ensembles: readonly Trees[]): Forest {
     nodes += e.feature.length;
     trees += e.roots.length;
   }
-  const forest: Forest = {
-    feature: new Int32Array(nodes),
-    threshold: new Float32Array(nodes),
-    left: new Int32Array(nodes),
-    right: new Int32Array(nodes),
-    roots: new Int32Array(trees),
-    firstTree: new Int32Array(ensembles.length),
-    treeCount: new Int32Array(ensembles.length),
-    base: new Float32Array(ensembles.length),
-  };
+  const forest = emptyForest(nodes, trees, ensembles.length);
   let node = 0;
   let tree = 0;
   ensembles.forEach((e, i) => {
     forest.firstTree[i] = tree;
     forest.treeCount[i] = e.roots.length;
     forest.base[i] = e.base;
-    for (const root of e.roots) forest.roots[tree++] = node + root;
+    for (const root of e.roots) forest.roots[tree++] = 4 * (node + root);
     for (let n = 0; n < e.feature.length; n++) {
-      forest.feature[node + n] = e.feature[n]!;
-      forest.threshold[node + n] = e.threshold[n]!;
+      const at = 4 * (node + n);
       const leaf = e.feature[n]! < 0;
-      forest.left[node + n] = leaf ? -1 : node + e.left[n]!;
-      forest.right[node + n] = leaf ? -1 : node + e.right[n]!;
+      forest.nodes[at] = e.feature[n]!;
+      forest.thresholds[at + 1] = e.threshold[n]!;
+      forest.nodes[at + 2] = leaf ? -1 : 4 * (node + e.left[n]!);
+      forest.nodes[at + 3] = leaf ? -1 : 4 * (node + e.right[n]!);
     }
     node += e.feature.length;
   });
   return forest;
+}
+
+/** Labels of model k's scored rows (rows the data does not score for it are left out). */
+function scoredRows(set: TrainingSet, k: number): { labels: Float64Array; rows: Int32Array } {
+  const m = set.models.length;
+  const n = set.targets.length / m;
+  const labels = new Float64Array(n);
+  const rows: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const y = set.targets[r * m + k]!;
+    if (Number.isNaN(y)) continue;
+    labels[r] = y;
+    rows.push(r);
+  }
+  return { labels, rows: Int32Array.from(rows) };
 }
 
 export class TreesHead implements RouterHead {
@@ -122,27 +143,12 @@ export class TreesHead implements RouterHead {
   readonly modelCount: number;
   private readonly p: TreesParams;
   private readonly forest: Forest;
-  /**
-   * The forest for predict(): node n's feature, threshold (float32 bits), left and right child at
-   * 4n..4n+3 of one buffer, so a step down a tree touches one cache line instead of four arrays.
-   */
-  private readonly packed: Int32Array;
-  private readonly packedThreshold: Float32Array;
   private readonly shape = new Float64Array(QUERY_SHAPE_DIM);
 
   constructor(params: TreesParams, modelCount: number, forest: Forest) {
     this.p = params;
     this.modelCount = modelCount;
     this.forest = forest;
-    const nodes = forest.feature.length;
-    this.packed = new Int32Array(nodes * 4);
-    this.packedThreshold = new Float32Array(this.packed.buffer);
-    for (let n = 0; n < nodes; n++) {
-      this.packed[4 * n] = forest.feature[n]!;
-      this.packedThreshold[4 * n + 1] = forest.threshold[n]!;
-      this.packed[4 * n + 2] = 4 * forest.left[n]!;
-      this.packed[4 * n + 3] = 4 * forest.right[n]!;
-    }
   }
 
   static train(set: TrainingSet, raw: Record<string, unknown> = {}, seed = 1): TreesHead {
@@ -156,19 +162,12 @@ export class TreesHead implements RouterHead {
       queryShape(q, shape);
       for (let f = 0; f < QUERY_SHAPE_DIM; f++) columns[f]![r] = shape[f]!;
     });
-    const edges = binEdges(columns, Array.from({ length: n }, (_, r) => r), p.bins);
+    const edges = binEdges(columns, p.bins);
     const binned = binColumns(columns, edges);
+    const perModel = Array.from({ length: m }, (_, k) => scoredRows(set, k));
     const ensembles: Trees[] = [];
     for (let b = 0; b < p.bag; b++) {
-      for (let k = 0; k < m; k++) {
-        const labels = new Float64Array(n);
-        const rows: number[] = [];
-        for (let r = 0; r < n; r++) {
-          const y = set.targets[r * m + k]!;
-          if (Number.isNaN(y)) continue;
-          labels[r] = y;
-          rows.push(r);
-        }
+      perModel.forEach(({ labels, rows }, k) => {
         const memberSeed = (seed * 1_000_003 + b * 101 + k) >>> 0;
         const split = seededRandom(memberSeed ^ 0x5eed);
         const fit: number[] = [];
@@ -177,9 +176,9 @@ export class TreesHead implements RouterHead {
         const probe = new Booster(binned, edges, labels, p, memberSeed);
         const rounds = probe.fit(Int32Array.from(fit), p.maxRounds, Int32Array.from(valid), p.patience);
         const booster = new Booster(binned, edges, labels, p, memberSeed);
-        booster.fit(Int32Array.from(rows), Math.max(1, Math.round(rounds * p.refit)));
+        booster.fit(rows, Math.max(1, Math.round(rounds * p.refit)));
         ensembles.push(booster.trees);
-      }
+      });
     }
     return new TreesHead(p, m, flatten(ensembles));
   }
@@ -193,41 +192,37 @@ export class TreesHead implements RouterHead {
     const m = artifact.header.models.length;
     const children = tensor(artifact, 'gbdt.nodes', Int32Array, [undefined, 3]);
     const nodes = children.length / 3;
-    const feature = new Int32Array(nodes);
-    const left = new Int32Array(nodes);
-    const right = new Int32Array(nodes);
-    for (let n = 0; n < nodes; n++) {
-      feature[n] = children[3 * n]!;
-      left[n] = children[3 * n + 1]!;
-      right[n] = children[3 * n + 2]!;
-    }
+    const thresholds = tensor(artifact, 'gbdt.thresholds', Float32Array, [nodes]);
+    const roots = tensor(artifact, 'gbdt.roots', Int32Array, [undefined]);
     const ensembles = tensor(artifact, 'gbdt.ensembles', Int32Array, [p.bag * m, 2]);
-    const forest: Forest = {
-      feature,
-      threshold: tensor(artifact, 'gbdt.thresholds', Float32Array, [nodes]),
-      left,
-      right,
-      roots: tensor(artifact, 'gbdt.roots', Int32Array, [undefined]),
-      firstTree: Int32Array.from({ length: p.bag * m }, (_, i) => ensembles[2 * i]!),
-      treeCount: Int32Array.from({ length: p.bag * m }, (_, i) => ensembles[2 * i + 1]!),
-      base: tensor(artifact, 'gbdt.base', Float32Array, [p.bag * m]),
-    };
-    checkForest(forest);
+    checkForest(children, roots, ensembles);
+    const forest = emptyForest(nodes, roots.length, p.bag * m);
+    for (let n = 0; n < nodes; n++) {
+      const leaf = children[3 * n]! < 0;
+      forest.nodes[4 * n] = children[3 * n]!;
+      forest.thresholds[4 * n + 1] = thresholds[n]!;
+      forest.nodes[4 * n + 2] = leaf ? -1 : 4 * children[3 * n + 1]!;
+      forest.nodes[4 * n + 3] = leaf ? -1 : 4 * children[3 * n + 2]!;
+    }
+    roots.forEach((root, t) => (forest.roots[t] = 4 * root));
+    for (let e = 0; e < p.bag * m; e++) {
+      forest.firstTree[e] = ensembles[2 * e]!;
+      forest.treeCount[e] = ensembles[2 * e + 1]!;
+    }
+    forest.base.set(tensor(artifact, 'gbdt.base', Float32Array, [p.bag * m]));
     return new TreesHead(p, m, forest);
   }
 
   predict(_x: SparseVector, out: Float64Array, query: string): void {
     const x = queryShape(query, this.shape);
-    const { roots, firstTree, treeCount, base } = this.forest;
-    const nodes = this.packed;
-    const thresholds = this.packedThreshold;
+    const { nodes, thresholds, roots, firstTree, treeCount, base } = this.forest;
     const m = this.modelCount;
     out.fill(0, 0, m);
     for (let e = 0; e < firstTree.length; e++) {
       let z = base[e]!;
       const end = firstTree[e]! + treeCount[e]!;
       for (let t = firstTree[e]!; t < end; t++) {
-        let at = 4 * roots[t]!;
+        let at = roots[t]!;
         for (let feature = nodes[at]!; feature >= 0; feature = nodes[at]!) at = x[feature]! <= thresholds[at + 1]! ? nodes[at + 2]! : nodes[at + 3]!;
         z += thresholds[at + 1]!;
       }
@@ -238,12 +233,15 @@ export class TreesHead implements RouterHead {
 
   tensors(): Tensor[] {
     const f = this.forest;
-    const nodes = f.feature.length;
+    const nodes = f.nodes.length / 4;
     const children = new Int32Array(nodes * 3);
+    const thresholds = new Float32Array(nodes);
     for (let n = 0; n < nodes; n++) {
-      children[3 * n] = f.feature[n]!;
-      children[3 * n + 1] = f.left[n]!;
-      children[3 * n + 2] = f.right[n]!;
+      const leaf = f.nodes[4 * n]! < 0;
+      children[3 * n] = f.nodes[4 * n]!;
+      children[3 * n + 1] = leaf ? -1 : f.nodes[4 * n + 2]! / 4;
+      children[3 * n + 2] = leaf ? -1 : f.nodes[4 * n + 3]! / 4;
+      thresholds[n] = f.thresholds[4 * n + 1]!;
     }
     const ensembles = new Int32Array(f.firstTree.length * 2);
     for (let e = 0; e < f.firstTree.length; e++) {
@@ -252,8 +250,8 @@ export class TreesHead implements RouterHead {
     }
     return [
       { name: 'gbdt.nodes', shape: [nodes, 3], data: children },
-      { name: 'gbdt.thresholds', shape: [nodes], data: f.threshold },
-      { name: 'gbdt.roots', shape: [f.roots.length], data: f.roots },
+      { name: 'gbdt.thresholds', shape: [nodes], data: thresholds },
+      { name: 'gbdt.roots', shape: [f.roots.length], data: f.roots.map((root) => root / 4) },
       { name: 'gbdt.ensembles', shape: [f.firstTree.length, 2], data: ensembles },
       { name: 'gbdt.base', shape: [f.base.length], data: f.base },
     ];
@@ -264,19 +262,26 @@ export class TreesHead implements RouterHead {
   }
 }
 
-/** Every index in a loaded forest points inside it, so predict() cannot wander off or loop. */
-function checkForest(f: Forest): void {
-  const nodes = f.feature.length;
+/**
+ * Every index of a loaded forest (`children`: feature, left, right per node) points inside it,
+ * so predict() cannot wander off or loop.
+ */
+function checkForest(children: Int32Array, roots: Int32Array, ensembles: Int32Array): void {
+  const nodes = children.length / 3;
   for (let n = 0; n < nodes; n++) {
-    const feature = f.feature[n]!;
+    const feature = children[3 * n]!;
     if (feature < 0) continue;
+    const left = children[3 * n + 1]!;
+    const right = children[3 * n + 2]!;
     // Children come after their parent (trees are written root first), so a walk always ends.
-    if (feature >= QUERY_SHAPE_DIM || !(f.left[n]! > n && f.left[n]! < nodes) || !(f.right[n]! > n && f.right[n]! < nodes)) {
+    if (feature >= QUERY_SHAPE_DIM || !(left > n && left < nodes) || !(right > n && right < nodes)) {
       throw new ArtifactError(`router artifact gbdt node ${n} is malformed`);
     }
   }
-  for (const root of f.roots) if (root < 0 || root >= nodes) throw new ArtifactError(`router artifact gbdt root ${root} is outside its ${nodes} nodes`);
-  for (let e = 0; e < f.firstTree.length; e++) {
-    if (f.firstTree[e]! < 0 || f.treeCount[e]! < 0 || f.firstTree[e]! + f.treeCount[e]! > f.roots.length) throw new ArtifactError(`router artifact gbdt ensemble ${e} names trees it does not have`);
+  for (const root of roots) if (root < 0 || root >= nodes) throw new ArtifactError(`router artifact gbdt root ${root} is outside its ${nodes} nodes`);
+  for (let e = 0; e < ensembles.length / 2; e++) {
+    const first = ensembles[2 * e]!;
+    const count = ensembles[2 * e + 1]!;
+    if (first < 0 || count < 0 || first + count > roots.length) throw new ArtifactError(`router artifact gbdt ensemble ${e} names trees it does not have`);
   }
 }
