@@ -127,7 +127,7 @@ export class LearnedRouter {
   /** Predicted quality per model, in `models` order (a fresh array). */
   predict(query: string): Float64Array {
     const out = new Float64Array(this.models.length);
-    this.head.predict(this.head.readsFeatures ? this.syncFeaturizer().featurize(query) : NO_FEATURES, out, query);
+    this.head.predict(this.features(query), out, query);
     return out;
   }
 
@@ -135,6 +135,11 @@ export class LearnedRouter {
   async embeddedFor(queries: readonly string[]): Promise<LearnedRouter> {
     if (this.featurizer.sync) return this;
     return new LearnedRouter(await embedAhead(this.featurizer, queries), this.head, this.models, { ...this.prices }, this.training);
+  }
+
+  /** The query's features, or none for a head that reads only the text. */
+  private features(query: string): SparseVector {
+    return this.head.readsFeatures ? this.syncFeaturizer().featurize(query) : NO_FEATURES;
   }
 
   private syncFeaturizer(): SyncFeaturizer {
@@ -151,7 +156,7 @@ export class LearnedRouter {
   /** Synchronous: hashed featurizer only (the gateway's fast path). */
   route(query: string, options: RouteOptions = {}): RouteDecision {
     const started = options.timing ? performance.now() : 0;
-    const x = this.head.readsFeatures ? this.syncFeaturizer().featurize(query) : NO_FEATURES;
+    const x = this.features(query);
     if (options.timing) options.timing.featurizeMs = performance.now() - started;
     return this.decideFor(x, query, options);
   }
