@@ -110,13 +110,15 @@ function open(job: OpenJob): Promise<ThroughputResult> {
     const fire = (slot: number, scheduled: number): void => {
       void once(pool, job.target).then((error) => {
         const index = slot - warm;
-        if (index >= 0 && error) {
-          errors++;
-          firstError ??= error;
-        } else if (index >= 0) {
-          completed++;
-          // Latency counts from the scheduled time, so a stalled server cannot hide its queue.
-          bySchedule[index] = performance.now() - scheduled;
+        if (index >= 0) {
+          if (error) {
+            errors++;
+            firstError ??= error;
+          } else {
+            completed++;
+            // Latency counts from the scheduled time, so a stalled server cannot hide its queue.
+            bySchedule[index] = performance.now() - scheduled;
+          }
         }
         if (++settled === slots) finish();
       });

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import type { Target, ThroughputResult } from './lib/jobs.ts';
 import { cpuSeconds, startGateway, startLoadGenerator, startMock, startReference, type ServerProcess } from './lib/processes.ts';
 import { chatTarget, gcSeconds, writeGatewayConfig } from './lib/gateway.ts';
-import { median, openLoopCheck } from './lib/stats.ts';
+import { finite, median, openLoopCheck } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { reps: { type: 'string', default: '3' }, steps: { type: 'string', default: '0.6,0.7,0.8,0.9' }, 'step-ms': { type: 'string', default: '3000' }, 'warmup-ms': { type: 'string', default: '500' } } });
 const reps = Number(flags.reps);
@@ -31,8 +31,7 @@ function timeline(latencies: readonly (number | null)[]): string {
   const n = latencies.length;
   const out: string[] = [];
   for (let s = 0; s < SLICES; s++) {
-    const slice = latencies.slice(Math.floor((s * n) / SLICES), Math.floor(((s + 1) * n) / SLICES)).filter((v): v is number => typeof v === 'number');
-    out.push(median(slice).toFixed(1));
+    out.push(median(finite(latencies.slice(Math.floor((s * n) / SLICES), Math.floor(((s + 1) * n) / SLICES)))).toFixed(1));
   }
   return out.join(' ');
 }

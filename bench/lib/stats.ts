@@ -62,6 +62,6 @@ export function openLoopCheck(r: Pick<ThroughputResult, 'errors' | 'completed' |
 }
 
 /** Samples that came back as numbers (IPC turns NaN, an error, into null). */
-function finite(values: readonly (number | null)[]): number[] {
+export function finite(values: readonly (number | null)[]): number[] {
   return values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 }
