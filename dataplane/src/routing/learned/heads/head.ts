@@ -40,6 +40,13 @@ export function clamp01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
+export function booleanParam(params: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const v = params[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`head parameter ${name}: got ${JSON.stringify(v)}; expected true or false`);
+  return v;
+}
+
 export function numberParam(params: Record<string, unknown>, name: string, fallback: number, check: (v: number) => boolean, expected: string): number {
   const v = params[name];
   if (v === undefined) return fallback;

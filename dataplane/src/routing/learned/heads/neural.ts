@@ -7,7 +7,7 @@ import { seededRandom } from '../../../seeded-random.js';
 import { tensor, type Artifact, type Tensor } from '../artifact.js';
 import type { SparseVector } from '../sparse.js';
 import { FirstLayer, Int8FirstLayer } from './first-layer.js';
-import { modelMeans, numberParam, type RouterHead, type TrainingSet } from './head.js';
+import { booleanParam, modelMeans, numberParam, type RouterHead, type TrainingSet } from './head.js';
 
 export type NeuralKind = 'mlp' | 'mf';
 
@@ -42,13 +42,6 @@ export function neuralParams(kind: NeuralKind, raw: Record<string, unknown>): Ne
     init: numberParam(raw, 'init', d.init, (v) => v > 0, 'a number > 0'),
     int8: booleanParam(raw, 'int8', d.int8),
   };
-}
-
-function booleanParam(params: Record<string, unknown>, name: string, fallback: boolean): boolean {
-  const v = params[name];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new Error(`head parameter ${name}: got ${JSON.stringify(v)}; expected true or false`);
-  return v;
 }
 
 /** The hidden layer's activation, in place: ReLU for mlp, none for mf (a bilinear model). */
