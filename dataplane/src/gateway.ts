@@ -64,9 +64,17 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/**
+ * Log lines (one access-log line per request) gather in memory and are written by libuv's thread
+ * pool once 4 KB have gathered or every 100 ms, whichever comes first; pino writes the rest on exit.
+ * One write per line cost each request a thread-pool round trip: ~35 µs of latency at
+ * concurrency 1 here (docs/benchmarks.md).
+ */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 100;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  // Asynchronous log writes keep the access log off the request path; pino flushes on exit.
-  const log = options.log ?? pino({ base: undefined }, pino.destination({ dest: 1, sync: false }));
+  const log = options.log ?? pino({ base: undefined }, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
   const metrics = new GatewayMetrics();
   const health = new HealthRegistry();
   const hooks: FileSourceHooks = {
