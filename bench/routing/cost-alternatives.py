@@ -113,6 +113,11 @@ def recalibrated(f):
     return {"mean": mean_test, "isotonic": isotonic, "stacked": stacked}
 
 
+def per_fold(values):
+    """Cost ratios fold by fold, "—" where the fold never reached the best single model's quality."""
+    return " / ".join("—" if v is None else f"{v:.2f}" for v in values)
+
+
 def summary(values):
     got = [v for v in values if v is not None]
     if not got:

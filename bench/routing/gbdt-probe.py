@@ -180,8 +180,7 @@ def main():
     print("| head | cost ratio, mean ± sd (folds reached) | per fold | argmax gain over best single (points) | fit+predict seconds (all folds) |")
     print("|---|---|---|---|---|")
     for name, r in table.items():
-        per_fold = " / ".join("—" if v is None else f"{v:.2f}" for v in r["ratio"])
-        print(f"| {name} | {ca.summary(r['ratio'])} | {per_fold} | {np.mean(r['gain']):+.1f} | {r['seconds']:.0f} |")
+        print(f"| {name} | {ca.summary(r['ratio'])} | {ca.per_fold(r['ratio'])} | {np.mean(r['gain']):+.1f} | {r['seconds']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -110,8 +110,7 @@ def main():
     print("| variant | cost ratio, default grid | fine grid | per fold (default grid) | quality at 0.30 of the cost, points | argmax gain, points |")
     print("|---|---|---|---|---|---|")
     for name, r in table.items():
-        per_fold = " / ".join("—" if v is None else f"{v:.2f}" for v in r["def"])
-        print(f"| {name} | {ca.summary(r['def'])} | {ca.summary(r['fine'])} | {per_fold} | {np.mean(r['q30']):+.2f} ± {np.std(r['q30'], ddof=1):.2f} | {np.mean(r['gain']):+.2f} ± {np.std(r['gain'], ddof=1):.2f} |")
+        print(f"| {name} | {ca.summary(r['def'])} | {ca.summary(r['fine'])} | {ca.per_fold(r['def'])} | {np.mean(r['q30']):+.2f} ± {np.std(r['q30'], ddof=1):.2f} | {np.mean(r['gain']):+.2f} ± {np.std(r['gain'], ddof=1):.2f} |")
 
 
 if __name__ == "__main__":
