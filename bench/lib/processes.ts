@@ -124,11 +124,14 @@ export interface GatewayProcess extends ServerProcess {
   adminUrl: string;
 }
 
-export async function startGateway(name: string, configPath: string, logPath: string, nodeFlags: string[] = []): Promise<GatewayProcess> {
+/** Node flags of the shipped gateway: Dockerfile.dataplane's entrypoint and the bin's shebang (decision 0019). */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
+export async function startGateway(name: string, configPath: string, logPath: string, extraNodeFlags: string[] = []): Promise<GatewayProcess> {
   const port = await freePort();
   const adminPort = await freePort();
   const args = [cli, 'gateway', '--config', configPath, '--port', String(port), '--admin-port', String(adminPort)];
-  const server = await start({ name, args, port, stdoutFile: logPath, nodeFlags, readyUrl: () => `http://127.0.0.1:${adminPort}/readyz` });
+  const server = await start({ name, args, port, stdoutFile: logPath, nodeFlags: [...GATEWAY_NODE_FLAGS, ...extraNodeFlags], readyUrl: () => `http://127.0.0.1:${adminPort}/readyz` });
   return { ...server, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
