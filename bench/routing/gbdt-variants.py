@@ -13,8 +13,8 @@ head's held-out predictions) and prints per variant, over the folds:
                envelope, linear between fine-grid points): smoother than the crossing
   gain         argmax quality over the best single model, points
 
-Variants (LightGBM, the TS head's parameters unless said; rounds by early stopping on a seeded
-15 %, refit x1.15; BAG seeds averaged, default 3):
+Variants (LightGBM with the TS head's parameters and recipe from the manifest, as
+sklearn-reference.py fits it, unless said; BAG seeds averaged, default 3; two threads):
   ts           the TypeScript head's exported predictions (bag 5)
   per          one classifier per model, as the TS head
   extra        the same with extra_trees (one random threshold per feature and leaf)
@@ -29,33 +29,23 @@ import os
 import sys
 from importlib.machinery import SourceFileLoader
 
-import lightgbm as lgb
 import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 ca = SourceFileLoader("cost_alternatives", os.path.join(here, "cost-alternatives.py")).load_module()
+ref = SourceFileLoader("sklearn_reference", os.path.join(here, "sklearn-reference.py")).load_module()
 
 BAG = int(os.environ.get("BAG", "3"))
 DEFAULT_GRID = [0.0] + list(np.logspace(-2, 4, 31))
 FINE_GRID = ca.LAMBDAS
-PARAMS = dict(objective="cross_entropy", learning_rate=0.1, num_leaves=15, min_child_samples=20, lambda_l2=1,
-              feature_fraction=0.5, bagging_fraction=0.8, bagging_freq=1, max_bin=255, num_threads=2, verbose=-1)
 
 
-def fit(x, y, x_test, seed, params):
-    val = np.random.default_rng(seed).random(len(y)) < 0.15
-    run = dict(params, seed=seed)
-    probe = lgb.train(run, lgb.Dataset(x[~val], y[~val]), 2000, valid_sets=[lgb.Dataset(x[val], y[val])],
-                      callbacks=[lgb.early_stopping(100, verbose=False)])
-    return lgb.train(run, lgb.Dataset(x, y), max(1, round(probe.best_iteration * 1.15))).predict(x_test)
-
-
-def per_model(s, y, s_test, params):
+def per_model(head, params, s, y, s_test):
     out = np.zeros((len(s_test), y.shape[1]))
     for b in range(BAG):
         for k in range(y.shape[1]):
             rows = ~np.isnan(y[:, k])
-            out[:, k] += fit(s[rows], y[rows, k], s_test, 1000 * b + k, params) / BAG
+            out[:, k] += ref.lightgbm_fit(params, head, s[rows], y[rows, k], s_test, 1000 * b + k) / BAG
     return out
 
 
@@ -64,10 +54,10 @@ def pooled_rows(s, prices):
     return np.vstack([np.hstack([s, np.full((n, 1), prices[k]), np.tile(np.eye(m)[k], (n, 1))]) for k in range(m)])
 
 
-def pooled(s, y, s_test, prices):
+def pooled(head, params, s, y, s_test, prices):
     x, target, x_test = pooled_rows(s, prices), y.T.reshape(-1), pooled_rows(s_test, prices)
     rows = ~np.isnan(target)
-    out = sum(fit(x[rows], target[rows], x_test, 77 + b, PARAMS) for b in range(BAG)) / BAG
+    out = sum(ref.lightgbm_fit(params, head, x[rows], target[rows], x_test, 77 + b) for b in range(BAG)) / BAG
     return out.reshape(len(prices), len(s_test)).T
 
 
@@ -90,14 +80,16 @@ def main():
         s = np.fromfile(os.path.join(path, "S_train.bin"), "<f8").reshape(man["nTrain"], -1)
         s_test = np.fromfile(os.path.join(path, "S_test.bin"), "<f8").reshape(man["nTest"], -1)
         y_train, y, cost = f["y_train"], f["y"], f["cost"]
+        head = man["heads"]["gbdt"]
+        params = ref.lightgbm_params(head, threads=2)
         ts = np.fromfile(os.path.join(path, "ts_gbdt.bin"), "<f8").reshape(man["nTest"], -1)
         preds = {"ts": ts}
         if "per" in wanted:
-            preds["per"] = per_model(s, y_train, s_test, PARAMS)
+            preds["per"] = per_model(head, params, s, y_train, s_test)
         if "extra" in wanted:
-            preds["extra"] = per_model(s, y_train, s_test, dict(PARAMS, extra_trees=True))
+            preds["extra"] = per_model(head, dict(params, extra_trees=True), s, y_train, s_test)
         if "pooled" in wanted or "ts+pooled" in wanted:
-            preds["pooled"] = pooled(s, y_train, s_test, cost.mean(0))
+            preds["pooled"] = pooled(head, params, s, y_train, s_test, cost.mean(0))
             preds["ts+pooled"] = (ts + preds["pooled"]) / 2
         for name in wanted:
             p = preds[name]

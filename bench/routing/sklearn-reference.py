@@ -188,23 +188,31 @@ def elo(man, d, seed, iterations=500, lr=0.01):
     return sigmoid(S[:, :, None] - S[:, None, :]).sum(axis=2)
 
 
-def gbdt(man, d, seed):
+def lightgbm_params(p, threads=1):
+    """LightGBM parameters of the TS gbdt head's (a manifest's heads.gbdt)."""
+    return dict(objective="cross_entropy", learning_rate=p["learningRate"], num_leaves=p["leaves"], min_child_samples=p["minLeafRows"], lambda_l2=p["l2"],
+                feature_fraction=p["featureFraction"], bagging_fraction=p["rowFraction"], bagging_freq=1, max_bin=p["bins"], num_threads=threads, verbose=-1)
+
+
+def lightgbm_fit(params, p, x, y, x_test, seed):
+    """The TS head's recipe for one model: rounds by early stopping on a seeded held-out share, then a refit on all rows."""
     import lightgbm as lgb
 
+    val = np.random.default_rng(seed).random(len(y)) < p["validation"]
+    run = dict(params, seed=seed)
+    probe = lgb.train(run, lgb.Dataset(x[~val], y[~val]), num_boost_round=p["maxRounds"], valid_sets=[lgb.Dataset(x[val], y[val])],
+                      callbacks=[lgb.early_stopping(p["patience"], verbose=False)])
+    return lgb.train(run, lgb.Dataset(x, y), num_boost_round=max(1, round(probe.best_iteration * p["refit"]))).predict(x_test)
+
+
+def gbdt(man, d, seed):
     p = man["heads"]["gbdt"]
-    params = dict(objective="cross_entropy", learning_rate=p["learningRate"], num_leaves=p["leaves"], min_child_samples=p["minLeafRows"], lambda_l2=p["l2"],
-                  feature_fraction=p["featureFraction"], bagging_fraction=p["rowFraction"], bagging_freq=1, max_bin=p["bins"], num_threads=1, verbose=-1)
+    params = lightgbm_params(p)
     out = np.zeros((d["Ste"].shape[0], d["Ytr"].shape[1]))
     for b in range(p["bag"]):
         for k in range(d["Ytr"].shape[1]):
             rows = ~np.isnan(d["Ytr"][:, k])
-            X, y = d["Str"][rows], d["Ytr"][rows, k]
-            val = np.random.default_rng(seed * 1000 + b * 101 + k).random(len(y)) < p["validation"]
-            run = dict(params, seed=seed * 1000 + b * 101 + k)
-            probe = lgb.train(run, lgb.Dataset(X[~val], y[~val]), num_boost_round=p["maxRounds"], valid_sets=[lgb.Dataset(X[val], y[val])],
-                              callbacks=[lgb.early_stopping(p["patience"], verbose=False)])
-            model = lgb.train(run, lgb.Dataset(X, y), num_boost_round=max(1, round(probe.best_iteration * p["refit"])))
-            out[:, k] += model.predict(d["Ste"]) / p["bag"]
+            out[:, k] += lightgbm_fit(params, p, d["Str"][rows], d["Ytr"][rows, k], d["Ste"], seed * 1000 + b * 101 + k) / p["bag"]
     return out
 
 
