@@ -125,7 +125,7 @@ export interface GatewayProcess extends ServerProcess {
 }
 
 /** Node flags of the shipped gateway: Dockerfile.dataplane's entrypoint and the bin's shebang (decision 0019). */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+const GATEWAY_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
 
 export async function startGateway(name: string, configPath: string, logPath: string, extraNodeFlags: string[] = []): Promise<GatewayProcess> {
   const port = await freePort();

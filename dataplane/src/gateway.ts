@@ -67,7 +67,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 /**
  * Log lines (one access-log line per request) gather in memory and are written by libuv's thread
  * pool once 4 KB have gathered or every 100 ms, whichever comes first; pino writes the rest on exit.
- * One write per line cost each request a thread-pool round trip: ~35 µs of latency at
+ * One write per line cost each request a thread-pool round trip: 30–75 µs of added latency at
  * concurrency 1 here (docs/benchmarks.md).
  */
 const LOG_BUFFER_BYTES = 4096;
