@@ -1,6 +1,5 @@
 // Routes one exchange: picks a deployment of the alias, tries it, retries elsewhere on
 // retryable failures while nothing has reached the client, then walks the fallback chain.
-import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeploymentTarget, ModelGroup } from '../config/runtime-state.js';
 import { TranslationError, translatorFor, upstreamOperation } from '../providers/index.js';
@@ -11,13 +10,13 @@ import { GatewayError, badRequest, errorBody } from '../http/errors.js';
 import type { Exchange, ExchangeResult, RoutedTry, SkippedDeployment } from './exchange.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
 import { relayJson, relayStream, sendJson, type ResponseHeaders } from './relay.js';
-import { readFirstChunk } from './body-chunks.js';
 import { learnedPickAny, routingText } from './learned-pick.js';
 import { decideVirtualAlias, type AliasDecision } from '../routing/rollout/alias-router.js';
 import { virtualAliasHeaders, withAliasReason } from './virtual-alias.js';
 import { routeReason, type Failure } from './route-reason.js';
 import { routeClass } from '../telemetry/route-class.js';
 import { agentFor, sendUpstream } from './upstream.js';
+import type { ChunkSource, UpstreamAnswer } from './upstream-answer.js';
 import { traceAliasDecision, traceCooldown, tracePick, upstreamSpanStart } from '../telemetry/tracing-points.js';
 
 export interface DispatchDeps {
@@ -103,9 +102,9 @@ function responseHeaders(ex: Exchange, alias: string, target: DeploymentTarget, 
 }
 
 /** Reads the first chunk of a body; a failure here still counts as "nothing reached the client". */
-async function firstChunk(body: Readable): Promise<{ ok: true; chunk: Buffer | undefined } | { ok: false; reason: string }> {
+async function firstChunk(body: UpstreamAnswer): Promise<{ ok: true; chunk: Buffer | undefined } | { ok: false; reason: string }> {
   try {
-    return { ok: true, chunk: await readFirstChunk(body) };
+    return { ok: true, chunk: await body.firstChunk() };
   } catch (error) {
     return { ok: false, reason: `stream ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
   }
@@ -170,7 +169,12 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
   }
   span?.firstChunk(head.chunk);
   const firstChunkAt = performance.now();
-  const rest = span ? span.observe(outcome.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>) : outcome.body;
+  const body = outcome.body;
+  const observed = (onChunk: (chunk: Buffer) => boolean) => (chunk: Buffer): boolean => {
+    span!.nextChunk(chunk);
+    return onChunk(chunk);
+  };
+  const rest: ChunkSource = span ? { forEach: (client, onChunk) => body.forEach(client, observed(onChunk)) } : body;
   const relayed = await relayStream(ex.res, head.chunk ?? Buffer.alloc(0), rest, headers(), {
     upstreamWire: wire,
     clientWire: ex.clientWire,
@@ -180,7 +184,7 @@ async function tryDeployment(ex: Exchange, target: DeploymentTarget, call: Call,
     hideUsageChunk: call.hideUsageChunk,
     heartbeatMs: state.shutdown.heartbeatMs,
     streams: deps.streams,
-    cancel: () => outcome.body.destroy(),
+    cancel: () => body.abort(),
   });
   span?.end({ status: outcome.status, inputTokens: relayed.usage?.inputTokens, outputTokens: relayed.usage?.outputTokens, cut: !relayed.completed });
   return { kind: 'served', status: 200, usage: relayed.usage, completed: relayed.completed, ttfbMs: outcome.ttfbMs, firstChunkAt };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
 import { StreamRegistry } from '../lifecycle/shutdown.js';
 import { HEARTBEAT, relayStream, shutdownEvent, type StreamRelayOptions } from './relay.js';
+import { feedAnswer } from './fed-answer.test-support.js';
 
 /** Collects what the relay writes to the client. */
 function fakeResponse(): { res: ServerResponse; body: () => string; writes: () => number } {
@@ -21,14 +21,12 @@ function fakeResponse(): { res: ServerResponse; body: () => string; writes: () =
   return { res: res as unknown as ServerResponse, body: () => parts.join(''), writes: () => parts.length };
 }
 
-async function* chunks(list: string[]): AsyncGenerator<Buffer> {
-  for (const c of list) yield Buffer.from(c);
-}
-
 async function relay(list: string[], opts: Partial<StreamRelayOptions> = {}) {
   const { res, body, writes } = fakeResponse();
-  const iterator = chunks(list.slice(1));
-  const result = await relayStream(res, Buffer.from(list[0]!), iterator, {}, {
+  const upstream = feedAnswer();
+  for (const chunk of list.slice(1)) upstream.data(chunk);
+  upstream.end();
+  const result = await relayStream(res, Buffer.from(list[0]!), upstream.answer, {}, {
     upstreamWire: 'openai',
     clientWire: 'openai',
     translator: undefined,
@@ -77,11 +75,10 @@ describe('stream relay', () => {
 
   it('ends a stream the upstream cut with a well-formed retryable error event', async () => {
     const { res, body } = fakeResponse();
-    async function* cut(): AsyncGenerator<Buffer> {
-      yield Buffer.from(content('b'));
-      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    }
-    const result = await relayStream(res, Buffer.from(content('a')), cut(), {}, {
+    const upstream = feedAnswer();
+    upstream.data(content('b'));
+    upstream.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const result = await relayStream(res, Buffer.from(content('a')), upstream.answer, {}, {
       upstreamWire: 'openai',
       clientWire: 'openai',
       translator: undefined,
@@ -96,38 +93,14 @@ describe('stream relay', () => {
   });
 });
 
-describe('stream relay backpressure on an iterator (a traced try)', () => {
-  it('reads no further chunk while the client has not drained the first', async () => {
-    const { res, body } = fakeResponse();
-    let full = true;
-    const write = res.write.bind(res) as (data: string | Buffer) => boolean;
-    (res as unknown as { write: (data: string | Buffer) => boolean }).write = (data) => write(data) && !full;
-    let pulls = 0;
-    const rest: AsyncIterator<Buffer> = {
-      next: () => {
-        pulls++;
-        return Promise.resolve(pulls === 1 ? { done: false, value: Buffer.from(content('b')) } : { done: true, value: undefined });
-      },
-    };
-    const relayed = relayStream(res, Buffer.from(content('a')), rest, {}, { upstreamWire: 'openai', clientWire: 'openai', translator: undefined, clientModel: 'm', includeUsage: false, hideUsageChunk: false });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(pulls).toBe(0);
-    full = false;
-    (res as unknown as EventEmitter).emit('drain');
-    await relayed;
-    expect(pulls).toBe(2);
-    expect(body()).toBe(content('a') + content('b'));
-  });
-});
-
-describe('stream relay from the upstream body itself (no iterator)', () => {
+describe('stream relay from the upstream answer', () => {
   const options: StreamRelayOptions = { upstreamWire: 'openai', clientWire: 'openai', translator: undefined, clientModel: 'm', includeUsage: true, hideUsageChunk: false };
 
-  it('relays the rest of the body byte for byte and reads usage', async () => {
+  it('relays chunks as they arrive, byte for byte, and reads usage', async () => {
     const { res, body, writes } = fakeResponse();
-    const upstream = new PassThrough();
-    const relayed = relayStream(res, Buffer.from(stream[0]!), upstream, {}, options);
-    for (const event of stream.slice(1)) upstream.write(event);
+    const upstream = feedAnswer();
+    const relayed = relayStream(res, Buffer.from(stream[0]!), upstream.answer, {}, options);
+    for (const event of stream.slice(1)) upstream.data(event);
     upstream.end();
     const result = await relayed;
     expect(body()).toBe(stream.join(''));
@@ -135,24 +108,44 @@ describe('stream relay from the upstream body itself (no iterator)', () => {
     expect(result).toEqual({ usage: { inputTokens: 3, outputTokens: 2 }, completed: true });
   });
 
-  it('ends with the shutdown event when the shutdown cancels the body', async () => {
+  it('writes nothing more while the client has not drained the first chunk, and pauses the upstream', async () => {
+    const { res, body } = fakeResponse();
+    let full = true;
+    const write = res.write.bind(res) as (data: string | Buffer) => boolean;
+    (res as unknown as { write: (data: string | Buffer) => boolean }).write = (data) => write(data) && !full;
+    Object.defineProperty(res, 'writableNeedDrain', { get: () => full });
+    const upstream = feedAnswer();
+    const relayed = relayStream(res, Buffer.from(content('a')), upstream.answer, {}, { ...options, includeUsage: false });
+    upstream.data(content('b'));
+    upstream.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(body()).toBe(content('a'));
+    expect(upstream.controller.paused).toBe(true);
+    full = false;
+    (res as unknown as EventEmitter).emit('drain');
+    await relayed;
+    expect(body()).toBe(content('a') + content('b'));
+  });
+
+  it('ends with the shutdown event when the shutdown cancels the answer', async () => {
     const { res, body } = fakeResponse();
     const streams = new StreamRegistry();
-    const upstream = new PassThrough();
-    const relayed = relayStream(res, Buffer.from(content('a')), upstream, {}, { ...options, includeUsage: false, streams, cancel: () => upstream.destroy() });
+    const upstream = feedAnswer();
+    const relayed = relayStream(res, Buffer.from(content('a')), upstream.answer, {}, { ...options, includeUsage: false, streams, cancel: () => upstream.answer.abort() });
     await new Promise((resolve) => setImmediate(resolve));
     streams.endAll();
     const result = await relayed;
     expect(result.completed).toBe(false);
+    expect(upstream.controller.aborted).toBe(true);
     expect(body()).toBe(content('a') + shutdownEvent('openai'));
   });
 
-  it('ends a body the upstream cut with the retryable error event', async () => {
+  it('ends an answer the upstream cut with the retryable error event', async () => {
     const { res, body } = fakeResponse();
-    const upstream = new PassThrough();
-    const relayed = relayStream(res, Buffer.from(content('a')), upstream, {}, { ...options, includeUsage: false });
-    upstream.write(content('b'));
-    upstream.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const upstream = feedAnswer();
+    const relayed = relayStream(res, Buffer.from(content('a')), upstream.answer, {}, { ...options, includeUsage: false });
+    upstream.data(content('b'));
+    upstream.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const result = await relayed;
     expect(result.completed).toBe(false);
     const events = body().trim().split('\n\n');
@@ -166,10 +159,9 @@ describe('stream relay under shutdown', () => {
   it('ends a registered stream with a final retryable event and [DONE] when the shutdown asks', async () => {
     const { res, body } = fakeResponse();
     const streams = new StreamRegistry();
-    let cancel: () => void = () => undefined;
     // An upstream that goes quiet until it is cancelled.
-    const quiet: AsyncIterator<Buffer> = { next: () => new Promise((_resolve, reject) => (cancel = () => reject(new Error('destroyed')))) };
-    const relayed = relayStream(res, Buffer.from(content('a')), quiet, {}, {
+    const quiet = feedAnswer();
+    const relayed = relayStream(res, Buffer.from(content('a')), quiet.answer, {}, {
       upstreamWire: 'openai',
       clientWire: 'openai',
       translator: undefined,
@@ -177,7 +169,7 @@ describe('stream relay under shutdown', () => {
       includeUsage: false,
       hideUsageChunk: false,
       streams,
-      cancel: () => cancel(),
+      cancel: () => quiet.answer.abort(),
     });
     await new Promise((resolve) => setImmediate(resolve));
     expect(streams.size).toBe(1);
@@ -197,12 +189,12 @@ describe('stream relay under shutdown', () => {
 
   it('writes a heartbeat comment while the upstream is quiet', async () => {
     const { res, body } = fakeResponse();
-    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    async function* slow(): AsyncGenerator<Buffer> {
-      await later(120);
-      yield Buffer.from(done);
-    }
-    await relayStream(res, Buffer.from(content('a')), slow(), {}, {
+    const slow = feedAnswer();
+    setTimeout(() => {
+      slow.data(done);
+      slow.end();
+    }, 120);
+    await relayStream(res, Buffer.from(content('a')), slow.answer, {}, {
       upstreamWire: 'openai',
       clientWire: 'openai',
       translator: undefined,

@@ -1,9 +1,7 @@
 // Writes an upstream answer to the client: JSON as one body, streams event by event with no
 // buffering beyond the event being parsed, translated when client and upstream wires differ.
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { forEachChunk } from './body-chunks.js';
+import type { ChunkSource } from './upstream-answer.js';
 import { SseParser } from '../sse/parser.js';
 import { formatSse } from '../sse/format.js';
 import type { StreamRegistry } from '../lifecycle/shutdown.js';
@@ -81,8 +79,8 @@ export const HEARTBEAT = ': keep-alive\n\n';
 
 /**
  * Relays an SSE stream whose first chunk has already been read (so the try can no longer be
- * retried): the rest comes from the upstream body itself, or from an iterator over it (a traced
- * try). On an upstream failure mid-stream, ends with a well-formed error event.
+ * retried); the rest comes from the upstream answer, with the client's backpressure. On an
+ * upstream failure mid-stream, ends with a well-formed error event.
  *
  * Pass-through streams take a fast path: a chunk made of whole events that carries no usage is
  * written as the very bytes received, without decoding; only the few chunks that carry usage (or
@@ -91,7 +89,7 @@ export const HEARTBEAT = ': keep-alive\n\n';
 export async function relayStream(
   res: ServerResponse,
   first: Buffer,
-  rest: Readable | AsyncIterator<Buffer>,
+  rest: ChunkSource,
   headers: ResponseHeaders,
   opts: StreamRelayOptions,
 ): Promise<{ usage: Usage | undefined; completed: boolean }> {
@@ -148,15 +146,9 @@ export async function relayStream(
 
   let completed = false;
   try {
-    const firstFits = relay(first);
-    // forEachChunk waits for a full client itself; the iterator path waits here, as for every chunk.
-    if (rest instanceof Readable) await forEachChunk(rest, res, relay);
-    else {
-      if (!firstFits) await once(res, 'drain');
-      for (let next = await rest.next(); !next.done && !ending; next = await rest.next()) {
-        if (!relay(next.value)) await once(res, 'drain');
-      }
-    }
+    // forEach waits for a client that the first chunk filled before it hands over the next.
+    relay(first);
+    await rest.forEach(res, relay);
     if (ending) throw new Error('gateway shutdown');
     write(render(parser.end()) + (translating ? translating.end() : ''));
     completed = true;

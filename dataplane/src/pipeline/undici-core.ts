@@ -10,6 +10,11 @@ const require = createRequire(import.meta.url);
 
 export const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
 export const errors = require('undici/lib/core/errors.js') as typeof Undici.errors;
+/**
+ * The dispatch option undici's request API sets to take a request out of a dispatcher's queue
+ * when it is aborted before a connection is free; a dispatch handler of our own sets it too.
+ */
+export const kQueuedAbort = (require('undici/lib/core/symbols.js') as { kQueuedAbort: symbol }).kQueuedAbort;
 export type Agent = Undici.Agent;
 export type Dispatcher = Undici.Dispatcher;
 export type ResponseData = Undici.Dispatcher.ResponseData;

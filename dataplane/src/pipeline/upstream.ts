@@ -1,11 +1,13 @@
 // One upstream try over undici: sends the request, waits for the response headers within the
 // per-try first-byte timeout, and classifies the outcome. The body is left unread for the relay.
-import { Agent, errors as undiciErrors, request, type Dispatcher, type ResponseData } from './undici-core.js';
+import type { Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, kQueuedAbort } from './undici-core.js';
+import { UpstreamAnswer } from './upstream-answer.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
 export type TryOutcome =
-  | { kind: 'response'; status: number; body: ResponseData['body']; ttfbMs: number }
+  | { kind: 'response'; status: number; body: UpstreamAnswer; ttfbMs: number }
   | {
       kind: 'failure';
       /** Retry elsewhere (connect error, timeout, 429, 5xx) or give the client the upstream's answer. */
@@ -54,28 +56,36 @@ export async function sendUpstream(
   opts: { dispatcher: Dispatcher; firstByteMs: number; idleMs: number; signal: AbortSignal },
 ): Promise<TryOutcome> {
   const started = performance.now();
+  const answer = new UpstreamAnswer();
   // Our own first-byte timer: undici's timers have a one-second resolution, too coarse for
   // sub-second per-try timeouts. undici's headersTimeout stays as a backstop.
-  const tryAbort = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    tryAbort.abort();
+    answer.abort();
   }, opts.firstByteMs);
-  // One listener instead of AbortSignal.any: cheaper on the per-request path.
-  const onAbort = (): void => tryAbort.abort();
+  // The answer stays tied to the request's signal: a client that leaves aborts the relay.
+  const onAbort = (): void => answer.abort();
   opts.signal.addEventListener('abort', onAbort, { once: true });
-  let response: ResponseData;
+  if (opts.signal.aborted) answer.abort();
+  else {
+    const url = new URL(upstream.url);
+    opts.dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: upstream.method as Dispatcher.HttpMethod,
+        headers: upstream.headers,
+        body: upstream.body,
+        headersTimeout: opts.firstByteMs + 1000,
+        bodyTimeout: opts.idleMs,
+        [kQueuedAbort]: answer.onQueued,
+      } as Dispatcher.DispatchOptions,
+      answer,
+    );
+  }
   try {
-    response = await request(upstream.url, {
-      method: upstream.method,
-      headers: upstream.headers,
-      body: upstream.body,
-      dispatcher: opts.dispatcher,
-      headersTimeout: opts.firstByteMs + 1000,
-      bodyTimeout: opts.idleMs,
-      signal: tryAbort.signal,
-    });
+    await answer.started;
   } catch (error) {
     opts.signal.removeEventListener('abort', onAbort);
     const reason = timedOut ? 'first-byte timeout' : describeError(error);
@@ -83,19 +93,18 @@ export async function sendUpstream(
   } finally {
     clearTimeout(timer);
   }
-  // The body stays tied to the request's signal: a client that leaves aborts the relay.
-  response.body.once('close', () => opts.signal.removeEventListener('abort', onAbort));
+  answer.onDone(() => opts.signal.removeEventListener('abort', onAbort));
   const ttfbMs = performance.now() - started;
-  const status = response.statusCode;
-  if (status < 400) return { kind: 'response', status, body: response.body, ttfbMs };
-  const errorBody = await response.body.text().catch(() => '');
+  const status = answer.status;
+  if (status < 400) return { kind: 'response', status, body: answer, ttfbMs };
+  const errorBody = await answer.text().catch(() => '');
   const retryable = status >= 500 || DEPLOYMENT_FAULTS.has(status);
   return {
     kind: 'failure',
     retryable,
     reason: String(status),
     status,
-    retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()),
+    retryAfterMs: parseRetryAfter(answer.headers['retry-after'], Date.now()),
     errorBody,
   };
 }

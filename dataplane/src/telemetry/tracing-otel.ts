@@ -264,15 +264,8 @@ class OtelUpstreamTrace implements UpstreamTrace {
     if (chunk) this.look(chunk);
   }
 
-  observe(rest: AsyncIterator<Buffer>): AsyncIterator<Buffer> {
-    if (!this.span.recorded) return rest;
-    return {
-      next: async () => {
-        const next = await rest.next();
-        if (!next.done) this.look(next.value);
-        return next;
-      },
-    };
+  nextChunk(chunk: Buffer): void {
+    if (this.span.recorded) this.look(chunk);
   }
 
   private look(chunk: Buffer): void {

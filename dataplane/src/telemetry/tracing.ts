@@ -105,8 +105,8 @@ export interface UpstreamTrace {
   inject(headers: Record<string, string>): void;
   /** Streams: the first chunk arrived (time to first chunk) — read for the response model. */
   firstChunk(chunk: Buffer | undefined): void;
-  /** Streams: the rest of the body, observed for finish reasons (the same iterator when not recording). */
-  observe(rest: AsyncIterator<Buffer>): AsyncIterator<Buffer>;
+  /** Streams: every chunk after the first, observed for finish reasons. */
+  nextChunk(chunk: Buffer): void;
   end(outcome: UpstreamEnd): void;
 }
 
