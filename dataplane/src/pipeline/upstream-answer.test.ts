@@ -156,6 +156,31 @@ describe('an upstream answer read through the dispatch handler', () => {
     void abortedFirst.started.catch(() => undefined);
   });
 
+  it('fails when the upstream is silent for idleMs between chunks, counting from the last one', async () => {
+    const answer = new UpstreamAnswer(40);
+    const controller = new RecordingController();
+    answer.onRequestStart(controller);
+    answer.onResponseStart(controller, 200, {});
+    const text = answer.text();
+    const started = performance.now();
+    setTimeout(() => answer.onResponseData(controller, Buffer.from('{"a":')), 25);
+    await expect(text).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(25 + 40 - 2);
+    expect(controller.aborted).toBe(true);
+  });
+
+  it('stops its idle timer once the answer ended', async () => {
+    const answer = new UpstreamAnswer(20);
+    const controller = new RecordingController();
+    answer.onRequestStart(controller);
+    answer.onResponseStart(controller, 200, {});
+    answer.onResponseData(controller, Buffer.from('done'));
+    answer.onResponseEnd();
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(controller.aborted).toBe(false);
+    await expect(answer.text()).resolves.toBe('done');
+  });
+
   it('tells onDone once the answer ended or failed, and does nothing on an abort after the end', () => {
     const ended = feedAnswer();
     const calls: string[] = [];

@@ -56,9 +56,9 @@ export async function sendUpstream(
   opts: { dispatcher: Dispatcher; firstByteMs: number; idleMs: number; signal: AbortSignal },
 ): Promise<TryOutcome> {
   const started = performance.now();
-  const answer = new UpstreamAnswer();
+  const answer = new UpstreamAnswer(opts.idleMs);
   // Our own first-byte timer: undici's timers have a one-second resolution, too coarse for
-  // sub-second per-try timeouts. undici's headersTimeout stays as a backstop.
+  // sub-second per-try timeouts, and its headers and body timeouts are off (see UpstreamAnswer).
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -77,8 +77,8 @@ export async function sendUpstream(
         method: upstream.method as Dispatcher.HttpMethod,
         headers: upstream.headers,
         body: upstream.body,
-        headersTimeout: opts.firstByteMs + 1000,
-        bodyTimeout: opts.idleMs,
+        headersTimeout: 0,
+        bodyTimeout: 0,
         [kQueuedAbort]: answer.onQueued,
       } as Dispatcher.DispatchOptions,
       answer,
