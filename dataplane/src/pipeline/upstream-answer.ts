@@ -1,6 +1,6 @@
 // One upstream try's answer, read through undici's dispatch handler API. undici's request API
 // wraps a handler like this one in an AsyncResource, a promise, an abort-signal listener and a
-// Readable body per request: in the gateway that cost 4-9 % of its saturation throughput
+// Readable body per request: in the gateway that was ~9 % of its saturation throughput
 // (docs/benchmarks.md). This handler keeps the chunks that arrive while nobody reads (and pauses
 // the upstream socket then), and hands them to one reader at a time: the whole text, the first
 // chunk, or every chunk with the client's backpressure.
