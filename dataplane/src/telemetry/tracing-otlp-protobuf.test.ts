@@ -159,11 +159,27 @@ describe('OtlpTraceEncoder', () => {
     expect(encoder.takeRequest()).toHaveLength(0);
   });
 
-  it('returns a buffer of its own for each batch', () => {
+  it('returns a buffer of its own for each batch from encode()', () => {
     const encoder = new OtlpTraceEncoder();
     const first = encoder.encode(spans);
     const copy = Buffer.from(first);
     encoder.encode(spans.slice(0, 1));
+    encoder.encode(spans.slice(0, 2));
     expect(Buffer.from(first).equals(copy)).toBe(true);
+  });
+
+  it('keeps a taken request intact while the next one is built, and builds every third in the first one\'s buffer', () => {
+    const encoder = new OtlpTraceEncoder();
+    encoder.append(spans);
+    const first = encoder.takeRequest();
+    const copy = Buffer.from(first);
+    encoder.append(spans.slice(0, 1));
+    const second = encoder.takeRequest();
+    expect(Buffer.from(first).equals(copy)).toBe(true);
+    expect(decode(second)).toEqual(decode(sdkEncoding(spans.slice(0, 1))));
+    encoder.append(spans.slice(0, 2));
+    const third = encoder.takeRequest();
+    expect(third.buffer).toBe(first.buffer);
+    expect(decode(third)).toEqual(decode(sdkEncoding(spans.slice(0, 2))));
   });
 });
