@@ -7,7 +7,6 @@ export class RecordingController implements Dispatcher.DispatchController {
   paused = false;
   aborted = false;
   reason: Error | null = null;
-  resumes = 0;
 
   pause(): void {
     this.paused = true;
@@ -15,7 +14,6 @@ export class RecordingController implements Dispatcher.DispatchController {
 
   resume(): void {
     this.paused = false;
-    this.resumes++;
   }
 
   abort(reason: Error): void {
@@ -32,12 +30,12 @@ export interface FedAnswer {
   fail(error: Error): void;
 }
 
-/** An answer whose request started and whose response started with `status`. */
-export function feedAnswer(status = 200, headers: Record<string, string> = {}): FedAnswer {
+/** An answer whose request started and whose response started (200). */
+export function feedAnswer(): FedAnswer {
   const answer = new UpstreamAnswer();
   const controller = new RecordingController();
   answer.onRequestStart(controller);
-  answer.onResponseStart(controller, status, headers);
+  answer.onResponseStart(controller, 200, {});
   return {
     answer,
     controller,
