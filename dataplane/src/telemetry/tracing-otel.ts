@@ -45,6 +45,32 @@ const EXPORT_TIMEOUT_MS = 5000;
 /** Recorded text is cut to this many characters per attribute. */
 const CONTENT_LIMIT = 16 * 1024;
 
+/** Shared attribute sets kept (SharedSets): routes × deployments × outcomes, with room to spare. */
+const SHARED_SETS = 512;
+
+/**
+ * Attribute sets that repeat across requests (an operation's method and path, a routing decision
+ * without learned scores, a deployment's GenAI request attributes), built once and frozen, so
+ * spans share them and the OTLP encoder encodes each once (tracing-otlp-protobuf.ts). Bounded:
+ * when `limit` sets are kept (deployments renamed by reloads, retry reasons that name failures)
+ * it starts afresh; spans that hold a set keep it.
+ */
+class SharedSets {
+  private readonly sets = new Map<string, Readonly<Attributes>>();
+  constructor(private readonly limit: number) {}
+
+  get(key: string, build: (into: Attributes) => void): Readonly<Attributes> {
+    let set = this.sets.get(key);
+    if (set === undefined) {
+      if (this.sets.size >= this.limit) this.sets.clear();
+      const into: Attributes = {};
+      build(into);
+      this.sets.set(key, (set = Object.freeze(into)));
+    }
+    return set;
+  }
+}
+
 /** Ratio sampling for new traces, re-read from the live config so a reload changes it. */
 class LiveRatioSampler implements Sampler {
   private ratio = Number.NaN;
@@ -70,6 +96,8 @@ export interface OtelTracerOptions {
 }
 
 export class OtelRequestTracer implements RequestTracer {
+  private readonly sharedSets = new SharedSets(SHARED_SETS);
+
   private constructor(
     private readonly spans: SpanMaker,
     private readonly live: LiveTracingConfig,
@@ -86,20 +114,17 @@ export class OtelRequestTracer implements RequestTracer {
 
   start(request: RequestStart): RequestTrace {
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
-    const server = this.spans.startRoot(`${request.method} ${request.op === undefined ? '' : request.path}`.trim(), SpanKind.SERVER, parent);
+    // A path that is no operation (a 404) is the client's to choose: never a shared set.
+    const name = request.op === undefined ? request.method : `${request.method} ${request.path}`;
+    const shared = request.op === undefined ? undefined : this.sharedSets.get(name, (into) => serverAttributes(request, into));
+    const server = this.spans.startRoot(name, SpanKind.SERVER, parent, shared);
     const span = server.recorded;
     if (span) {
-      const attributes = span.attributes;
-      attributes[ATTR_HTTP_REQUEST_METHOD] = request.method;
-      attributes[ATTR_URL_PATH] = request.path;
-      attributes[SWITCHBOARD.requestId] = request.requestId;
-      if (request.op !== undefined) {
-        attributes[ATTR_HTTP_ROUTE] = request.path;
-        attributes[GEN_AI.operationName] = genAiOperation(request.op);
-      }
+      if (shared === undefined) serverAttributes(request, span.ownAttributes);
+      span.ownAttributes[SWITCHBOARD.requestId] = request.requestId;
     }
     const recordContent = this.live.current()?.recordContent ?? [];
-    return new OtelRequestTrace(this.spans, server, recordContent, propagation.getBaggage(parent) !== undefined);
+    return new OtelRequestTrace(this.spans, this.sharedSets, server, recordContent, propagation.getBaggage(parent) !== undefined);
   }
 
   shutdown(): Promise<void> {
@@ -128,6 +153,7 @@ class OtelRequestTrace implements RequestTrace {
   private tries = 0;
   constructor(
     private readonly spans: SpanMaker,
+    private readonly sharedSets: SharedSets,
     private readonly server: StartedRoot,
     private readonly recordContent: readonly string[],
     /** The client sent baggage, which goes upstream through the propagator. */
@@ -144,14 +170,18 @@ class OtelRequestTrace implements RequestTrace {
 
   route(record: RouteRecord): void {
     if (!this.recording) return;
-    const span = this.spans.startChild('switchboard.route', SpanKind.INTERNAL, this.server, record.startedAt).recorded;
+    const key = `${record.alias}\0${record.strategy}\0${record.kind}\0${record.reason}\0${record.deployment}\0${record.upstreamModel}\0${record.attempt}`;
+    const shared = this.sharedSets.get(key, (into) => routeDecisionAttributes(record, into));
+    const span = this.spans.startChild('switchboard.route', SpanKind.INTERNAL, this.server, record.startedAt, shared).recorded;
     if (!span) return;
-    routeAttributes(record, span.attributes);
+    const own = span.ownAttributes;
+    own[SWITCHBOARD.decisionMs] = record.endedAt - record.startedAt;
+    routeDetailAttributes(record, own);
     span.end(record.endedAt);
   }
 
   upstream(start: UpstreamStart): UpstreamTrace {
-    return new OtelUpstreamTrace(this.spans, this.server, start, ++this.tries, this.baggage);
+    return new OtelUpstreamTrace(this.spans, this.sharedSets, this.server, start, ++this.tries, this.baggage);
   }
 
   event(name: 'switchboard.retry' | 'switchboard.fallback', attributes: Record<string, string | number>): void {
@@ -161,7 +191,7 @@ class OtelRequestTrace implements RequestTrace {
   end(result: RequestEnd): void {
     const span = this.server.recorded;
     if (!span) return;
-    const attributes = span.attributes;
+    const attributes = span.ownAttributes;
     attributes[ATTR_HTTP_RESPONSE_STATUS_CODE] = result.status;
     attributes[SWITCHBOARD.attempts] = result.attempts;
     if (result.alias !== undefined) attributes[SWITCHBOARD.model] = result.alias;
@@ -177,16 +207,29 @@ class OtelRequestTrace implements RequestTrace {
   }
 }
 
-/** Writes a routing decision's attributes into `a`. */
-function routeAttributes(record: RouteRecord, a: Attributes): void {
+/** A server span's attributes that follow from its route: method, path, and the operation of a known one. */
+function serverAttributes(request: RequestStart, a: Attributes): void {
+  a[ATTR_HTTP_REQUEST_METHOD] = request.method;
+  a[ATTR_URL_PATH] = request.path;
+  if (request.op !== undefined) {
+    a[ATTR_HTTP_ROUTE] = request.path;
+    a[GEN_AI.operationName] = genAiOperation(request.op);
+  }
+}
+
+/** What a routing decision picked and why: the same for every request routed alike. */
+function routeDecisionAttributes(record: RouteRecord, a: Attributes): void {
   a[SWITCHBOARD.model] = record.alias;
   a[SWITCHBOARD.routeStrategy] = record.strategy;
   a[SWITCHBOARD.routeReasonClass] = record.kind;
   a[SWITCHBOARD.routeReason] = record.reason;
-  a[SWITCHBOARD.decisionMs] = record.endedAt - record.startedAt;
   if (record.deployment !== undefined) a[SWITCHBOARD.routeDeployment] = record.deployment;
   if (record.upstreamModel !== undefined) a[SWITCHBOARD.routeUpstreamModel] = record.upstreamModel;
   if (record.attempt !== undefined) a[SWITCHBOARD.attempt] = record.attempt;
+}
+
+/** A routing decision's per-request detail: learned scores, the virtual alias and shadow decisions. */
+function routeDetailAttributes(record: RouteRecord, a: Attributes): void {
   const learned = record.learned;
   if (learned) {
     a[SWITCHBOARD.routerKind] = learned.kind;
@@ -229,18 +272,29 @@ class OtelUpstreamTrace implements UpstreamTrace {
 
   constructor(
     spans: SpanMaker,
+    sharedSets: SharedSets,
     private readonly server: StartedRoot,
     start: UpstreamStart,
     attempt: number,
     private readonly baggage: boolean,
   ) {
     const operation = genAiOperation(start.op);
+    const name = `${operation} ${start.requestModel}`;
+    const sampled = server.recorded !== undefined;
+    const key = sampled ? `${name}\0${start.provider}\0${start.deployment}\0${start.baseUrl}\0${start.stream}` : '';
+    const shared = sampled ? sharedSets.get(key, (into) => upstreamRequestAttributes(start, operation, into)) : undefined;
     // Unsampled: no record, but a span id that still carries the trace context upstream.
-    this.span = spans.startChild(`${operation} ${start.requestModel}`, SpanKind.CLIENT, server, this.startedAt);
+    this.span = spans.startChild(name, SpanKind.CLIENT, server, this.startedAt, shared);
     const recorded = this.span.recorded;
     if (recorded) {
-      upstreamAttributes(start, operation, attempt, recorded.attributes);
-      if (start.inputMessages !== undefined) this.streamedText = '';
+      const own = recorded.ownAttributes;
+      own[SWITCHBOARD.attempt] = attempt;
+      // The client's to choose, so per request.
+      if (start.maxTokens !== undefined) own[GEN_AI.requestMaxTokens] = start.maxTokens;
+      if (start.inputMessages !== undefined) {
+        own[GEN_AI.inputMessages] = start.inputMessages.slice(0, CONTENT_LIMIT);
+        this.streamedText = '';
+      }
     }
   }
 
@@ -260,7 +314,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
   firstChunk(chunk: Buffer | undefined): void {
     const recorded = this.span.recorded;
     if (!recorded) return;
-    recorded.attributes[GEN_AI.responseTimeToFirstChunk] = (performance.now() - this.startedAt) / 1000;
+    recorded.ownAttributes[GEN_AI.responseTimeToFirstChunk] = (performance.now() - this.startedAt) / 1000;
     if (chunk) this.look(chunk);
   }
 
@@ -278,7 +332,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
   end(outcome: UpstreamEnd): void {
     const span = this.span.recorded;
     if (!span) return;
-    const a = span.attributes;
+    const a = span.ownAttributes;
     if (outcome.status !== undefined) a[ATTR_HTTP_RESPONSE_STATUS_CODE] = outcome.status;
     if (outcome.body !== undefined) {
       this.model ??= responseModel(outcome.body);
@@ -319,19 +373,16 @@ function serverOf(url: string): { address: string; port: number } | undefined {
   return server;
 }
 
-/** Writes an upstream try's start attributes into `a`. */
-function upstreamAttributes(start: UpstreamStart, operation: string, attempt: number, a: Attributes): void {
+/** An upstream try's request attributes that follow from the deployment and the operation. */
+function upstreamRequestAttributes(start: UpstreamStart, operation: string, a: Attributes): void {
   a[GEN_AI.operationName] = operation;
   a[GEN_AI.providerName] = genAiProvider(start.provider);
   a[GEN_AI.requestModel] = start.requestModel;
   a[GEN_AI.requestStream] = start.stream;
   a[SWITCHBOARD.deployment] = start.deployment;
-  a[SWITCHBOARD.attempt] = attempt;
-  if (start.maxTokens !== undefined) a[GEN_AI.requestMaxTokens] = start.maxTokens;
   const server = serverOf(start.baseUrl);
   if (server) {
     a[ATTR_SERVER_ADDRESS] = server.address;
     a[ATTR_SERVER_PORT] = server.port;
   }
-  if (start.inputMessages !== undefined) a[GEN_AI.inputMessages] = start.inputMessages.slice(0, CONTENT_LIMIT);
 }

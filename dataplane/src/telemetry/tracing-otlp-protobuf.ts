@@ -9,6 +9,16 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 type Resource = ReadableSpan['resource'];
 type Scope = ReadableSpan['instrumentationScope'] & { attributes?: Attributes; droppedAttributesCount?: number };
 
+/**
+ * A span whose attributes come in two parts (RecordedSpan): a frozen set shared by many spans,
+ * encoded once and then copied by identity, and the span's own. Other spans are read through
+ * `attributes`.
+ */
+interface SplitAttributes {
+  readonly sharedAttributes: Readonly<Attributes> | undefined;
+  readonly ownAttributes: Attributes;
+}
+
 /** Encoded Span messages of one resource and scope, waiting for their request. */
 interface PendingSpans {
   buf: Buffer;
@@ -63,6 +73,8 @@ export class OtlpTraceEncoder {
   private readonly resources = new WeakMap<Resource, Buffer>();
   /** ScopeSpans.scope (tag included), by scope object. */
   private readonly scopes = new WeakMap<Scope, Buffer>();
+  /** Span.attributes of a shared attribute set (tags included), by its frozen object. */
+  private readonly sharedSets = new WeakMap<Readonly<Attributes>, Buffer>();
 
   /** Spans encoded by append() and not yet taken, by resource then scope: Span messages, tags included. */
   private readonly pending = new Map<Resource, Map<Scope, PendingSpans>>();
@@ -193,7 +205,13 @@ export class OtlpTraceEncoder {
     this.time(span.startTime);
     this.tag(0x41);
     this.time(span.endTime);
-    this.attributes(span.attributes, 0x4a);
+    const split = span as Partial<SplitAttributes>;
+    if (split.ownAttributes === undefined) this.attributes(span.attributes, 0x4a);
+    else {
+      const shared = split.sharedAttributes;
+      if (shared !== undefined) this.cached(this.sharedSets, shared, () => this.attributes(shared, 0x4a));
+      this.attributes(split.ownAttributes, 0x4a);
+    }
     this.tag(0x50);
     this.varint(span.droppedAttributesCount);
     for (const event of span.events) {

@@ -42,7 +42,7 @@ describe('SpanMaker', () => {
     const server = spans.startRoot('POST /v1/chat/completions', SpanKind.SERVER, ROOT_CONTEXT);
     expect(server.context.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(server.context.traceFlags).toBe(TraceFlags.SAMPLED);
-    server.recorded!.attributes['http.request.method'] = 'POST';
+    server.recorded!.ownAttributes['http.request.method'] = 'POST';
     server.recorded!.addEvent('switchboard.retry', { 'switchboard.attempt': 2 });
     const startedAt = performance.now();
     const route = spans.startChild('switchboard.route', SpanKind.INTERNAL, server, startedAt);
@@ -93,7 +93,7 @@ describe('SpanMaker', () => {
   it('makes spans the SDK serializer and the OTLP encoder write as the same bytes', () => {
     const { spans, exporter } = maker(new AlwaysOnSampler());
     const server = spans.startRoot('POST /v1/chat/completions', SpanKind.SERVER, remoteParent(TraceFlags.SAMPLED));
-    Object.assign(server.recorded!.attributes, { 'http.response.status_code': 200, 'switchboard.model': 'chat', 'gen_ai.response.finish_reasons': ['stop'] });
+    Object.assign(server.recorded!.ownAttributes, { 'http.response.status_code': 200, 'switchboard.model': 'chat', 'gen_ai.response.finish_reasons': ['stop'] });
     server.recorded!.addEvent('switchboard.fallback', { 'switchboard.model': 'backup' });
     const client = spans.startChild('chat model', SpanKind.CLIENT, server);
     client.recorded!.setError('503');
@@ -104,5 +104,26 @@ describe('SpanMaker', () => {
     const ours = new OtlpTraceEncoder().encode(finished);
     expect(decode(ours)).toEqual(decode(sdk));
     expect(Buffer.from(ours).equals(Buffer.from(sdk))).toBe(true);
+  });
+
+  it('gives readers shared and own attributes as one set, and the encoder writes them as the SDK serializer writes that set', () => {
+    const { spans, exporter } = maker(new AlwaysOnSampler());
+    const shared = Object.freeze({ 'gen_ai.operation.name': 'chat', 'switchboard.deployment': 'primary', 'server.port': 4010 });
+    const encoder = new OtlpTraceEncoder();
+    for (let i = 0; i < 3; i++) {
+      const server = spans.startRoot('POST /v1/chat/completions', SpanKind.SERVER, ROOT_CONTEXT);
+      const client = spans.startChild('chat model', SpanKind.CLIENT, server, undefined, shared);
+      Object.assign(client.recorded!.ownAttributes, { 'switchboard.attempt': i + 1, 'gen_ai.usage.output_tokens': 10 * i });
+      client.recorded!.end();
+      server.recorded!.end();
+    }
+    const finished = exporter.getFinishedSpans();
+    const clients = finished.filter((s) => s.kind === SpanKind.CLIENT);
+    expect(clients.map((c) => c.attributes)).toEqual([0, 1, 2].map((i) => ({ ...shared, 'switchboard.attempt': i + 1, 'gen_ai.usage.output_tokens': 10 * i })));
+    // Encoded twice: the second time the shared set comes from the encoder's cache.
+    for (let round = 0; round < 2; round++) {
+      const ours = encoder.encode(finished);
+      expect(Buffer.from(ours).equals(Buffer.from(ProtobufTraceSerializer.serializeRequest(finished)!))).toBe(true);
+    }
   });
 });

@@ -40,9 +40,13 @@ function spanContextOf(traceId: string, spanId: string, traceFlags: number, trac
   return traceState ? { traceId, spanId, traceFlags, traceState } : { traceId, spanId, traceFlags };
 }
 
-/** A recording span: attributes are written straight into `attributes`; `end` hands it to the processor. */
+/**
+ * A recording span. Its attributes come in two parts: `sharedAttributes`, a frozen set that many
+ * spans share (what a route or deployment gives every request: the OTLP encoder encodes it once),
+ * and `ownAttributes`, written straight into per request. `end` hands it to the processor.
+ */
 export class RecordedSpan implements ReadableSpan {
-  readonly attributes: Attributes = {};
+  readonly ownAttributes: Attributes = {};
   events: TimedEvent[] = NO_EVENTS;
   readonly links: Link[] = NO_LINKS;
   readonly droppedAttributesCount = 0;
@@ -61,7 +65,13 @@ export class RecordedSpan implements ReadableSpan {
     readonly startTime: HrTime,
     readonly resource: Resource,
     readonly instrumentationScope: Scope,
+    readonly sharedAttributes: Readonly<Attributes> | undefined,
   ) {}
+
+  /** Both parts, for readers of a ReadableSpan (the SDK's processors and exporters). */
+  get attributes(): Attributes {
+    return this.sharedAttributes === undefined ? this.ownAttributes : { ...this.sharedAttributes, ...this.ownAttributes };
+  }
 
   spanContext(): SpanContext {
     return this.context;
@@ -113,7 +123,7 @@ export class SpanMaker {
   ) {}
 
   /** A request's server span, under the context extracted from its headers (remote parent or none). */
-  startRoot(name: string, kind: SpanKind, parent: Context): StartedRoot {
+  startRoot(name: string, kind: SpanKind, parent: Context, shared?: Readonly<Attributes>): StartedRoot {
     const remote = trace.getSpanContext(parent);
     const parentContext = remote !== undefined && trace.isSpanContextValid(remote) ? remote : undefined;
     const traceId = parentContext?.traceId ?? this.ids.generateTraceId();
@@ -121,7 +131,7 @@ export class SpanMaker {
     const traceState = sampling.traceState ?? parentContext?.traceState;
     const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED;
     const context = spanContextOf(traceId, this.ids.generateSpanId(), sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, traceState);
-    const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTimeAt(), this.resource, this.scope);
+    const recorded = sampling.decision === SamplingDecision.NOT_RECORD ? undefined : new RecordedSpan(this, name, kind, context, parentContext, hrTimeAt(), this.resource, this.scope, shared);
     return { context, extracted: parent, recorded };
   }
 
@@ -129,11 +139,11 @@ export class SpanMaker {
    * A span under a span of this process. With the parent-based sampler that is what the root's
    * sampler decided, so the sampler is not asked again: recorded when the parent is sampled.
    */
-  startChild(name: string, kind: SpanKind, parent: StartedSpan, startedAt?: number): StartedSpan {
+  startChild(name: string, kind: SpanKind, parent: StartedSpan, startedAt?: number, shared?: Readonly<Attributes>): StartedSpan {
     const { traceId, traceFlags, traceState } = parent.context;
     const context = spanContextOf(traceId, this.ids.generateSpanId(), traceFlags, traceState);
     const sampled = parent.recorded !== undefined && (traceFlags & TraceFlags.SAMPLED) !== 0;
-    const recorded = sampled ? new RecordedSpan(this, name, kind, context, parent.context, hrTimeAt(startedAt), this.resource, this.scope) : undefined;
+    const recorded = sampled ? new RecordedSpan(this, name, kind, context, parent.context, hrTimeAt(startedAt), this.resource, this.scope, shared) : undefined;
     return { context, recorded };
   }
 

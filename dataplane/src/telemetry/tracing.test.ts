@@ -13,6 +13,7 @@ import { startGateway, type RunningGateway } from '../gateway.js';
 import { startMock, type MockServer } from '../mock/server.js';
 import { LearnedRouter } from '../routing/learned/index.js';
 import { OtelRequestTracer } from './tracing-otel.js';
+import type { RecordedSpan } from './tracing-span.js';
 import { tracingSettings } from './tracing-settings.js';
 
 const CLIENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -238,6 +239,40 @@ describe('request spans', () => {
     await post('/v1/messages', { model: 'claude', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': 'req-anthropic' });
     const client = one(await spansOf('req-anthropic'), SpanKind.CLIENT);
     expect(client.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'claude-model', 'gen_ai.response.finish_reasons': ['end_turn'] });
+  });
+});
+
+describe('shared attribute sets', () => {
+  it('gives like requests one frozen set per span kind and keeps per-request values on each span', async () => {
+    const ids = ['req-shared-1', 'req-shared-2'];
+    for (const id of ids) await post('/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: id === ids[0] ? 7 : 9 }, { 'x-request-id': id });
+    const [first, second] = (await Promise.all(ids.map((id) => spansOf(id)))).map((spans) => ({
+      server: one(spans, SpanKind.SERVER) as RecordedSpan,
+      route: one(spans, SpanKind.INTERNAL, 'switchboard.route') as RecordedSpan,
+      client: one(spans, SpanKind.CLIENT) as RecordedSpan,
+    }));
+    for (const kind of ['server', 'route', 'client'] as const) {
+      const shared = first![kind].sharedAttributes;
+      expect(shared).toBeDefined();
+      expect(Object.isFrozen(shared)).toBe(true);
+      expect(second![kind].sharedAttributes).toBe(shared);
+    }
+    expect(first!.server.sharedAttributes).toEqual({ 'http.request.method': 'POST', 'url.path': '/v1/chat/completions', 'http.route': '/v1/chat/completions', 'gen_ai.operation.name': 'chat' });
+    expect(first!.route.sharedAttributes).toMatchObject({ 'switchboard.model': 'chat', 'switchboard.route.deployment': 'primary', 'switchboard.attempt': 1 });
+    expect(first!.client.sharedAttributes).toMatchObject({ 'gen_ai.request.model': 'primary-model', 'switchboard.deployment': 'primary' });
+    // What differs between the two requests is their own.
+    expect([first!.server.ownAttributes['switchboard.request_id'], second!.server.ownAttributes['switchboard.request_id']]).toEqual(ids);
+    expect([first!.client.ownAttributes['gen_ai.request.max_tokens'], second!.client.ownAttributes['gen_ai.request.max_tokens']]).toEqual([7, 9]);
+    expect(first!.route.ownAttributes['switchboard.route.decision_ms']).toBeGreaterThanOrEqual(0);
+  });
+
+  it('never shares the attributes of a request that is no operation: the client picks its path', async () => {
+    const trace = tracer.start({ headers: {}, method: 'POST', path: '/v1/made-up-path', requestId: 'req-made-up' });
+    trace.end({ status: 404, attempts: 0 });
+    const server = one(await spansOf('req-made-up'), SpanKind.SERVER) as RecordedSpan;
+    expect(server.sharedAttributes).toBeUndefined();
+    expect(server.name).toBe('POST');
+    expect(server.attributes).toEqual({ 'http.request.method': 'POST', 'url.path': '/v1/made-up-path', 'switchboard.request_id': 'req-made-up', 'http.response.status_code': 404, 'switchboard.attempts': 0 });
   });
 });
 
