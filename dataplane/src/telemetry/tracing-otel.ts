@@ -33,6 +33,7 @@ import { GEN_AI, SWITCHBOARD } from './tracing-attributes.js';
 import { OtlpHttpPoster } from './tracing-otlp-exporter.js';
 import { EncodingSpanProcessor } from './tracing-otlp-processor.js';
 import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
+import { SharedSets } from './tracing-shared-sets.js';
 import { SpanMaker, type StartedRoot, type StartedSpan } from './tracing-span.js';
 import type { LiveTracingConfig, RequestEnd, RequestStart, RequestTrace, RequestTracer, RouteRecord, UpstreamEnd, UpstreamStart, UpstreamTrace } from './tracing.js';
 import type { TracingSettings } from './tracing-settings.js';
@@ -45,31 +46,8 @@ const EXPORT_TIMEOUT_MS = 5000;
 /** Recorded text is cut to this many characters per attribute. */
 const CONTENT_LIMIT = 16 * 1024;
 
-/** Shared attribute sets kept (SharedSets): routes × deployments × outcomes, with room to spare. */
+/** Shared attribute sets kept: operations, and deployments × routing outcomes, with room to spare. */
 const SHARED_SETS = 512;
-
-/**
- * Attribute sets that repeat across requests (an operation's method and path, a routing decision
- * without learned scores, a deployment's GenAI request attributes), built once and frozen, so
- * spans share them and the OTLP encoder encodes each once (tracing-otlp-protobuf.ts). Bounded:
- * when `limit` sets are kept (deployments renamed by reloads, retry reasons that name failures)
- * it starts afresh; spans that hold a set keep it.
- */
-class SharedSets {
-  private readonly sets = new Map<string, Readonly<Attributes>>();
-  constructor(private readonly limit: number) {}
-
-  get(key: string, build: (into: Attributes) => void): Readonly<Attributes> {
-    let set = this.sets.get(key);
-    if (set === undefined) {
-      if (this.sets.size >= this.limit) this.sets.clear();
-      const into: Attributes = {};
-      build(into);
-      this.sets.set(key, (set = Object.freeze(into)));
-    }
-    return set;
-  }
-}
 
 /** Ratio sampling for new traces, re-read from the live config so a reload changes it. */
 class LiveRatioSampler implements Sampler {
@@ -116,7 +94,7 @@ export class OtelRequestTracer implements RequestTracer {
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
     // A path that is no operation (a 404) is the client's to choose: never a shared set.
     const name = request.op === undefined ? request.method : `${request.method} ${request.path}`;
-    const shared = request.op === undefined ? undefined : this.sharedSets.get(name, (into) => serverAttributes(request, into));
+    const shared = request.op === undefined ? undefined : this.sharedSets.get(request.path, [request.method, request.op], (into) => serverAttributes(request, into));
     const server = this.spans.startRoot(name, SpanKind.SERVER, parent, shared);
     const span = server.recorded;
     if (span) {
@@ -170,8 +148,8 @@ class OtelRequestTrace implements RequestTrace {
 
   route(record: RouteRecord): void {
     if (!this.recording) return;
-    const key = `${record.alias}\0${record.strategy}\0${record.kind}\0${record.reason}\0${record.deployment}\0${record.upstreamModel}\0${record.attempt}`;
-    const shared = this.sharedSets.get(key, (into) => routeDecisionAttributes(record, into));
+    const parts = [record.deployment, record.alias, record.strategy, record.kind, record.reason, record.upstreamModel, record.attempt];
+    const shared = this.sharedSets.get(record.deployment ?? record.alias, parts, (into) => routeDecisionAttributes(record, into));
     const span = this.spans.startChild('switchboard.route', SpanKind.INTERNAL, this.server, record.startedAt, shared).recorded;
     if (!span) return;
     const own = span.ownAttributes;
@@ -280,9 +258,7 @@ class OtelUpstreamTrace implements UpstreamTrace {
   ) {
     const operation = genAiOperation(start.op);
     const name = `${operation} ${start.requestModel}`;
-    const sampled = server.recorded !== undefined;
-    const key = sampled ? `${name}\0${start.provider}\0${start.deployment}\0${start.baseUrl}\0${start.stream}` : '';
-    const shared = sampled ? sharedSets.get(key, (into) => upstreamRequestAttributes(start, operation, into)) : undefined;
+    const shared = server.recorded === undefined ? undefined : sharedSets.get(start.deployment, [start.op, start.requestModel, start.provider, start.baseUrl, start.stream], (into) => upstreamRequestAttributes(start, operation, into));
     // Unsampled: no record, but a span id that still carries the trace context upstream.
     this.span = spans.startChild(name, SpanKind.CLIENT, server, this.startedAt, shared);
     const recorded = this.span.recorded;
