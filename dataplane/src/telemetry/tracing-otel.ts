@@ -117,7 +117,7 @@ const BATCH = { encodeEvery: 64, spans: 2048, delayMs: 1000, maxQueue: 16_384 };
 /** OTLP/HTTP protobuf: the encoding processor (decision 0016); OTLP/HTTP JSON: the SDK's batch processor. */
 function processorFor(settings: TracingSettings): SpanProcessor {
   if (settings.protocol === 'http/json') {
-    const exporter = new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS);
+    const exporter = new OTLPJsonTraceExporter(settings.tracesUrl, EXPORT_TIMEOUT_MS, settings.compression);
     return new BatchSpanProcessor({ exporter, maxQueueSize: BATCH.maxQueue, maxExportBatchSize: BATCH.spans, scheduledDelayMillis: BATCH.delayMs, exportTimeoutMillis: EXPORT_TIMEOUT_MS });
   }
   const poster = new OtlpHttpPoster({ url: settings.tracesUrl, headers: settings.headers, compression: settings.compression, timeoutMillis: EXPORT_TIMEOUT_MS });

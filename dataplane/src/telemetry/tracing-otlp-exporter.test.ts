@@ -1,12 +1,14 @@
 // The OTLP/HTTP protobuf poster against a real HTTP server on loopback: what it posts, how it
-// resolves and failure, retries, compression, timeouts and shutdown.
+// resolves and failure, retries, compression, timeouts and shutdown; and the OTLP/HTTP JSON exporter's compression.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OtlpHttpPoster, type OtlpHttpTarget } from './tracing-otlp-exporter.js';
+import { OTLPJsonTraceExporter } from './tracing-otlp-json.js';
 import { OtlpTraceEncoder } from './tracing-otlp-protobuf.js';
 
 interface Received {
@@ -141,4 +143,21 @@ describe('OtlpHttpPoster', () => {
     await stopping;
     expect((await postOnce(poster, spans()))?.message).toBe('the OTLP poster is shut down');
   });
+});
+
+describe('OTLPJsonTraceExporter', () => {
+  for (const compression of ['gzip', 'none'] as const) {
+    it(`posts OTLP JSON, ${compression === 'gzip' ? 'gzipped' : 'uncompressed'} when compression is ${compression}`, async () => {
+      const sink = await collector([(res) => void res.writeHead(200, { 'content-type': 'application/json' }).end('{}')]);
+      const exporter = new OTLPJsonTraceExporter(sink.url, 2000, compression);
+      const result = await new Promise<ExportResult>((resolve) => exporter.export(spans(), resolve));
+      await exporter.shutdown();
+      expect(result.code).toBe(ExportResultCode.SUCCESS);
+      const [request] = sink.received;
+      expect(request!.headers['content-encoding']).toBe(compression === 'gzip' ? 'gzip' : undefined);
+      const body = compression === 'gzip' ? gunzipSync(request!.body) : request!.body;
+      const names = (JSON.parse(body.toString('utf8')) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => x.name)));
+      expect(names).toEqual(['POST /v1/chat/completions', 'chat mock-model']);
+    });
+  }
 });
