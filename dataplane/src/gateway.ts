@@ -28,6 +28,8 @@ export interface GatewayOptions {
   tracer?: RequestTracer;
   /** Collect start-up garbage before listening (the CLI does; in-process tests need not). */
   compactHeap?: boolean;
+  /** A duration bucket takes a traced request's trace id as its exemplar at most this often (default 1000 ms). */
+  exemplarIntervalMs?: number;
 }
 
 export interface RunningGateway {
@@ -75,7 +77,7 @@ const LOG_FLUSH_MS = 100;
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? pino({ base: undefined }, pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(options.exemplarIntervalMs);
   const health = new HealthRegistry();
   const hooks: FileSourceHooks = {
     onReload(result, state, error) {

@@ -219,7 +219,7 @@ export function createApiServer(deps: ApiServerDeps): Server {
         metrics.inFlight.dec();
         const seconds = (performance.now() - started) / 1000;
         const model = result.alias ?? '';
-        metrics.duration.observe({ labels: { model, operation: op }, value: seconds, exemplarLabels: trace?.recording ? { trace_id: trace.traceId } : {} });
+        metrics.observeDuration(model, op, seconds, trace?.recording ? trace.traceId : undefined);
         exchangeMetrics.record(op, result, started);
         for (const shadow of result.aliasDecision?.shadows ?? []) metrics.shadowDecisions.inc({ router: shadow.model, agree: String(shadow.agree) });
         trace?.end(result);

@@ -2,6 +2,7 @@
 // deployment name, operation, status, and fixed classes (route-class.ts) instead of free text.
 // Every metric is listed in docs/metrics.md, generated from this registry (metrics-doc.ts).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric, type OpenMetricsContentType } from 'prom-client';
+import { ExemplarGate } from './exemplar-gate.js';
 
 export interface DeploymentState {
   model: string;
@@ -20,6 +21,9 @@ export interface AdmissionView {
   guardLevel: number;
 }
 
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] as const;
+const NO_EXEMPLAR = Object.freeze({});
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   /** Moves per-request sums kept off prom-client into the counters (see exchange-metrics.ts). */
@@ -35,7 +39,7 @@ export class GatewayMetrics {
     name: 'switchboard_request_duration_seconds',
     help: 'Time from request received to response end.',
     labelNames: ['model', 'operation'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: [...DURATION_BUCKETS],
     // A traced request's trace_id, shown in the OpenMetrics format (openMetrics below). prom-client
     // refuses exemplar metrics in a Prometheus-format registry at construction: registered below.
     registers: [],
@@ -191,11 +195,21 @@ export class GatewayMetrics {
   /** The same metrics in the OpenMetrics format, which carries the exemplars; served when a scraper asks for it. */
   readonly openMetrics = new Registry<OpenMetricsContentType>();
 
-  constructor() {
+  private readonly durationExemplars: ExemplarGate;
+
+  /** `exemplarIntervalMs`: a duration bucket takes a traced request's trace id at most this often. */
+  constructor(exemplarIntervalMs = 1000) {
+    this.durationExemplars = new ExemplarGate(DURATION_BUCKETS, exemplarIntervalMs);
     collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
     this.registry.registerMetric(this.duration);
     this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     for (const metric of this.registry.getMetricsAsArray()) this.openMetrics.registerMetric(metric as unknown as Metric);
+  }
+
+  /** A request's duration; a traced one's trace id becomes its bucket's exemplar when the gate admits it. */
+  observeDuration(model: string, operation: string, seconds: number, traceId: string | undefined): void {
+    const exemplar = traceId !== undefined && this.durationExemplars.admit(model, operation, seconds, performance.now());
+    this.duration.observe({ labels: { model, operation }, value: seconds, exemplarLabels: exemplar ? { trace_id: traceId } : NO_EXEMPLAR });
   }
 
   /** What runs before the request counters are read: called by each, so any scrape order works. */

@@ -78,7 +78,8 @@ async function gateway(): Promise<RunningGateway> {
   };
   await writeFile(join(dir, 'router.bin'), routerArtifact());
   await writeFile(join(dir, 'gateway.json'), JSON.stringify(config));
-  return startGateway({ configPath: join(dir, 'gateway.json'), port: 0, adminPort: 0, env: {}, log: pino(logSink), tracer });
+  // Every traced request replaces its bucket's exemplar (the default admits one per second).
+  return startGateway({ configPath: join(dir, 'gateway.json'), port: 0, adminPort: 0, env: {}, log: pino(logSink), tracer, exemplarIntervalMs: 0 });
 }
 
 let gw: RunningGateway;
