@@ -22,10 +22,23 @@ if (flags.sink !== 'jaeger' && flags.sink !== 'null') throw new Error(`--sink: g
 const sink = flags.sink;
 const plan = quick
   ? { rounds: 2, warmupMs: 300, durationMs: 1500, concurrency: 32, latencyCount: 300 }
-  : { rounds: 6, warmupMs: 1000, durationMs: 4000, concurrency: 64, latencyCount: 2000 };
+  : // 16 rounds: on a shared two-core VM one round's ratio can land anywhere in 0.65-1.0, and
+    // the median of 6 moved by ±0.08 from run to run (docs/observability.md).
+    { rounds: 16, warmupMs: 1000, durationMs: 4000, concurrency: 64, latencyCount: 2000 };
 const TARGET_RATIO = 0.8;
 const CLIENT_KEY = 'sk-bench-tracing-0001';
 const PROMPT = [{ role: 'user', content: 'Summarise the trade-offs between weighted and least-in-flight load balancing for LLM upstreams.' }];
+
+/** The first and third quartile (nearest rank) of per-round values, as "a–b". */
+function quartiles(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return `${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`;
+}
+
+function geometricMean(values: number[]): number {
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+}
 
 const work = mkdtempSync(join(tmpdir(), 'switchboard-bench-tracing-'));
 const t0 = performance.now();
@@ -152,7 +165,12 @@ async function main(): Promise<void> {
     }
     const ratio = median(ratios);
     const rows = [
-      ['Saturation throughput, tracing at 100% / tracing off (closed loop, median of per-round ratios)', `≥ ${TARGET_RATIO}`, `${ratio.toFixed(2)} (${median(rps.on).toFixed(0)} vs ${median(rps.off).toFixed(0)} req/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`, ratio >= TARGET_RATIO && errors === 0 ? 'pass' : 'miss'],
+      [
+        'Saturation throughput, tracing at 100% / tracing off (closed loop, median of per-round ratios)',
+        `≥ ${TARGET_RATIO}`,
+        `${ratio.toFixed(2)} (${median(rps.on).toFixed(0)} vs ${median(rps.off).toFixed(0)} req/s; middle half of the rounds ${quartiles(ratios)}, geometric mean ${geometricMean(ratios).toFixed(2)}; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+        ratio >= TARGET_RATIO && errors === 0 ? 'pass' : 'miss',
+      ],
       ['Gateway CPU per request, tracing on / off (median over rounds)', 'report', `${(median(cpuPerRequest.on) / median(cpuPerRequest.off)).toFixed(2)} (${(median(cpuPerRequest.on) * 1e6).toFixed(0)} vs ${(median(cpuPerRequest.off) * 1e6).toFixed(0)} µs)`, '—'],
       ['Of which off the main thread (GC helpers, JIT, thread pool), on / off', 'report', `${(median(offThreadPerRequest.on) * 1e6).toFixed(0)} vs ${(median(offThreadPerRequest.off) * 1e6).toFixed(0)} µs`, '—'],
       [`${jaeger ? 'Jaeger' : 'Null sink'} CPU per traced request during the traced rounds (median)`, 'report', `${(median(backendPerRequest) * 1e6).toFixed(0)} µs`, '—'],
