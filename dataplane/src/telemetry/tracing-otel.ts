@@ -148,11 +148,17 @@ class OtelRequestTrace implements RequestTrace {
 
   route(record: RouteRecord): void {
     if (!this.recording) return;
-    const parts = [record.deployment, record.alias, record.strategy, record.kind, record.reason, record.upstreamModel, record.attempt];
-    const shared = this.sharedSets.get(record.deployment ?? record.alias, parts, (into) => routeDecisionAttributes(record, into));
+    // A learned decision's reason carries its predicted quality and cost, which differ per query.
+    const shared =
+      record.kind === 'learned'
+        ? undefined
+        : this.sharedSets.get(record.deployment ?? record.alias, [record.deployment, record.alias, record.strategy, record.kind, record.reason, record.upstreamModel, record.attempt], (into) =>
+            routeDecisionAttributes(record, into),
+          );
     const span = this.spans.startChild('switchboard.route', SpanKind.INTERNAL, this.server, record.startedAt, shared).recorded;
     if (!span) return;
     const own = span.ownAttributes;
+    if (shared === undefined) routeDecisionAttributes(record, own);
     own[SWITCHBOARD.decisionMs] = record.endedAt - record.startedAt;
     routeDetailAttributes(record, own);
     span.end(record.endedAt);

@@ -325,6 +325,9 @@ describe('learned routing', () => {
     expect(quality[0]!).toBeGreaterThan(quality[1]!);
     for (const key of ['featurize_ms', 'head_ms', 'policy_ms']) expect(a[`switchboard.router.decision.${key}`]).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(a)).not.toContain('sorting');
+    // Its reason carries this query's predicted quality: the span's own, never a shared set.
+    expect(a['switchboard.route.reason']).toMatch(/^learned knn \(model-a q=/);
+    expect((route as RecordedSpan).sharedAttributes).toBeUndefined();
   });
 });
 
