@@ -3,13 +3,13 @@
 // SDK span adds on top (limits and per-value validation for values the gateway built itself,
 // span metrics, context-manager hooks, writable-after-end checks). A finished span is a
 // ReadableSpan, so the SDK's span processors, its in-memory exporter and the OTLP encoder take it
-// as they take the SDK's own. Sampling, resources and propagation stay the SDK's (ids come from a
-// CSPRNG pool, tracing-ids.ts); batching is
-// the encoding processor's for OTLP protobuf (decision 0016), the SDK's for OTLP JSON.
+// as they take the SDK's own. Sampling, resources and propagation stay the SDK's, ids come from a
+// CSPRNG pool (tracing-ids.ts); batching is the encoding processor's for OTLP protobuf (decision
+// 0016), the SDK's for OTLP JSON.
 import { SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus } from '@opentelemetry/api';
 import { hrTimeDuration } from '@opentelemetry/core';
-import { PooledIdGenerator } from './tracing-ids.js';
 import { SamplingDecision, type ReadableSpan, type Sampler, type SpanProcessor, type TimedEvent } from '@opentelemetry/sdk-trace';
+import { PooledIdGenerator } from './tracing-ids.js';
 
 type Resource = ReadableSpan['resource'];
 type Scope = ReadableSpan['instrumentationScope'];
