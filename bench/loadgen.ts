@@ -137,26 +137,44 @@ function open(job: OpenJob): Promise<ThroughputResult> {
   });
 }
 
+/** The stamp comment a mock started with --stamp-events begins each write with (mock/pacing.ts). */
+const STAMP = /: stream-start=(\d+) sent=(\d+)\n/;
+
+const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
+
 /** One SSE stream: body read times, read count and "\n\n"-terminated event count. */
 function stream(pool: Pool, target: Target): Promise<StreamRecord> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    const startedNs = process.hrtime.bigint();
     pool.request({ path: target.path, method: 'POST', headers: target.headers, body: target.body }).then((res) => {
       if (res.statusCode !== 200) {
         res.body.resume();
         reject(new Error(`HTTP ${res.statusCode}`));
         return;
       }
-      const record: StreamRecord = { ttftMs: Number.NaN, gaps: [], reads: 0, events: 0, complete: false };
+      const record: StreamRecord = { ttftMs: Number.NaN, gaps: [], pathTtftMs: Number.NaN, stretches: [], reads: 0, events: 0, complete: false };
       let last = 0;
       let tail = '';
+      // The previous stamped read: when it arrived and when the mock wrote it (ns).
+      let stampedAt: bigint | undefined;
+      let stampedSent = 0n;
       res.body.on('data', (chunk: Buffer) => {
+        const nowNs = process.hrtime.bigint();
         const now = performance.now();
         if (record.reads === 0) record.ttftMs = now - started;
         else record.gaps.push(now - last);
         last = now;
-        record.reads++;
         const text = tail + chunk.toString('latin1');
+        const stamp = STAMP.exec(text);
+        if (stamp !== null) {
+          const sent = BigInt(stamp[2]!);
+          if (record.reads === 0) record.pathTtftMs = nsToMs(nowNs - startedNs - (sent - BigInt(stamp[1]!)));
+          else if (stampedAt !== undefined) record.stretches.push(nsToMs(nowNs - stampedAt - (sent - stampedSent)));
+          stampedAt = nowNs;
+          stampedSent = sent;
+        }
+        record.reads++;
         for (let at = text.indexOf('\n\n'); at >= 0; at = text.indexOf('\n\n', at + 2)) record.events++;
         tail = text.endsWith('\n') ? '\n' : '';
         if (text.includes('data: [DONE]')) record.complete = true;

@@ -82,6 +82,14 @@ export interface StreamRecord {
   ttftMs: number;
   /** Gaps between consecutive body reads after the first. */
   gaps: number[];
+  /**
+   * With a mock started with --stamp-events: the time to first token less the mock's own wait
+   * before its first write (what the path to the mock and back took), and for each later read
+   * how much longer its gap was than the gap between the mock's two writes (what the path
+   * stretched it by). Read in the monotonic clock every process shares; NaN and [] without stamps.
+   */
+  pathTtftMs: number;
+  stretches: number[];
   reads: number;
   events: number;
   complete: boolean;

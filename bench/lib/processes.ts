@@ -111,12 +111,15 @@ export interface MockFlags {
   responseTokens: number;
   /** Requests the mock serves at once (beyond: 429); absent: no limit. */
   maxConcurrency?: number;
+  /** Stamp each paced write with the monotonic clock (--stamp-events). */
+  stampEvents?: boolean;
 }
 
 export async function startMock(name: string, flags: MockFlags): Promise<ServerProcess> {
   const port = await freePort();
   const args = [cli, 'mock', '--port', String(port), '--ttft-ms', String(flags.ttftMs), '--tokens-per-second', String(flags.tokensPerSecond), '--response-tokens', String(flags.responseTokens)];
   if (flags.maxConcurrency !== undefined) args.push('--max-concurrency', String(flags.maxConcurrency));
+  if (flags.stampEvents) args.push('--stamp-events');
   return start({ name, args, port, readyUrl: (p) => `http://127.0.0.1:${p}/mock/health` });
 }
 

@@ -51,6 +51,21 @@ describe('switchboard mock', () => {
     await expect(fetch(`${url}/mock/health`)).rejects.toThrow();
   });
 
+  it('stamps streamed writes with --stamp-events', async () => {
+    const out = capture();
+    const stop = new AbortController();
+    const exit = mockCommand(['--port', '0', '--stamp-events'], { out: out.write, stop: stop.signal });
+    const url = (await out.line).slice('mock listening on '.length);
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(await res.text()).toMatch(/^: stream-start=\d+ sent=\d+\ndata: /);
+    stop.abort();
+    await expect(exit).resolves.toBe(0);
+    await expect(fetch(`${url}/mock/health`)).rejects.toThrow();
+  });
+
   it('prints usage for --help', async () => {
     const out = capture();
     await expect(mockCommand(['--help'], { out: out.write })).resolves.toBe(0);

@@ -19,6 +19,8 @@ const USAGE = `usage: switchboard mock [options]
   --api-key K              require this key (or set SWITCHBOARD_MOCK_API_KEY)
   --seed N                 PRNG seed for --fail-rate (default 1)
   --max-concurrency N      requests served at once; beyond it 429 + Retry-After (default 0: no limit)
+  --stamp-events           begin each paced stream write with an SSE comment
+                           ": stream-start=NS sent=NS" (monotonic clock, for benchmarks)
   -h, --help               show this help
 `;
 
@@ -62,6 +64,7 @@ function parse(args: string[]): Partial<MockOptions> | 'help' {
       'api-key': { type: 'string' },
       seed: { type: 'string' },
       'max-concurrency': { type: 'string' },
+      'stamp-events': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -80,6 +83,7 @@ function parse(args: string[]): Partial<MockOptions> | 'help' {
     apiKey: values['api-key'] ?? (process.env.SWITCHBOARD_MOCK_API_KEY || undefined),
     seed: numberFlag('seed', values.seed, 'integer', -2147483648, 4294967295),
     maxConcurrency: numberFlag('max-concurrency', values['max-concurrency'], 'integer', 0),
+    stampEvents: values['stamp-events'],
   };
 }
 

@@ -31,6 +31,12 @@ export interface MockOptions {
   historySize: number;
   /** API requests served at once; beyond it an immediate 429 with Retry-After (0: no limit). */
   maxConcurrency: number;
+  /**
+   * Start each write of a paced stream with an SSE comment carrying the monotonic clock (ns):
+   * when the stream began and when that write was made (pacing.ts). Benchmarks subtract the
+   * mock's own pacing from what a client sees, leaving what a hop in between adds.
+   */
+  stampEvents: boolean;
 }
 
 export const defaultOptions: Readonly<MockOptions> = {
@@ -49,6 +55,7 @@ export const defaultOptions: Readonly<MockOptions> = {
   models: ['mock-gpt', 'mock-claude', 'mock-embedding'],
   historySize: 100,
   maxConcurrency: 0,
+  stampEvents: false,
 };
 
 function check(name: string, value: number, ok: boolean, expected: string): void {

@@ -73,3 +73,60 @@ describe('paced responses', () => {
     expect(res.usage?.completion_tokens).toBe(5);
   });
 });
+
+describe('stamped streams (--stamp-events)', () => {
+  let mock: MockServer;
+  const ttftMs = 30;
+  const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+
+  beforeAll(async () => {
+    mock = await startMock({ ttftMs, tokensPerSecond: 200, responseTokens: 6, stampEvents: true });
+  });
+  afterAll(() => mock.close());
+
+  it('begins every write with the stream start and the write time on the shared monotonic clock', async () => {
+    const requested = process.hrtime.bigint();
+    const res = await fetch(`${mock.url}/v1/chat/completions`, { method: 'POST', body });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const reads: { at: bigint; text: string }[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      reads.push({ at: process.hrtime.bigint(), text: decoder.decode(value, { stream: true }) });
+    }
+    const stamps = reads.flatMap(({ at, text }) =>
+      [...text.matchAll(/: stream-start=(\d+) sent=(\d+)\n/g)].map((m) => ({ at, start: BigInt(m[1]!), sent: BigInt(m[2]!) })),
+    );
+    // One stamp per write: six tokens 5 ms apart come in several writes, each read starts with one.
+    expect(stamps.length).toBeGreaterThanOrEqual(3);
+    for (const { text } of reads) expect(text.startsWith(': stream-start=')).toBe(true);
+    const start = stamps[0]!.start;
+    expect(start).toBeGreaterThan(requested);
+    for (const [i, s] of stamps.entries()) {
+      expect(s.start).toBe(start);
+      expect(s.sent).toBeLessThanOrEqual(s.at);
+      if (i > 0) expect(s.sent).toBeGreaterThan(stamps[i - 1]!.sent);
+    }
+    // The first write waits for the time to first token; the stamp shows that wait.
+    expect(Number(stamps[0]!.sent - start) / 1e6).toBeGreaterThanOrEqual(ttftMs - 1);
+  });
+
+  it('stays a valid stream for an SDK, which skips the comments', async () => {
+    const client = new OpenAI({ baseURL: `${mock.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    const stream = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    let tokens = 0;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) tokens++;
+    expect(tokens).toBe(6);
+  });
+
+  it('is off by default', async () => {
+    const plain = await startMock({ responseTokens: 2 });
+    try {
+      const res = await fetch(`${plain.url}/v1/chat/completions`, { method: 'POST', body });
+      expect(await res.text()).not.toContain(': stream-start=');
+    } finally {
+      await plain.close();
+    }
+  });
+});

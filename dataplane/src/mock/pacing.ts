@@ -43,12 +43,27 @@ export interface StreamPlan {
   gapMs: number;
   /** Destroy the connection after this many frames instead of finishing (fault "reset"). */
   resetAfter: number | undefined;
+  /** Begin each write with the stamp comment of `stampComment` (--stamp-events). */
+  stamp?: boolean;
+}
+
+/**
+ * An SSE comment (clients skip it) with the monotonic clock in ns, which every process on the
+ * host shares: when the stream began (headers sent) and when this write is made. A client that
+ * notes its own clock on reading it knows how long the bytes took to reach it, without the time
+ * the mock spent pacing.
+ */
+export function stampComment(streamStart: bigint): string {
+  return `: stream-start=${streamStart} sent=${process.hrtime.bigint()}\n`;
 }
 
 /** Writes `frames` on the schedule of `plan`, then ends the response (or resets it). */
 export function writeFrames(res: ServerResponse, frames: readonly string[], plan: StreamPlan): void {
   const limit = plan.resetAfter === undefined ? frames.length : Math.max(0, Math.min(plan.resetAfter, frames.length - 1));
-  const finish = (out: string): void => {
+  const streamStart = process.hrtime.bigint();
+  const stamped = (out: string): string => (plan.stamp && out.length > 0 ? stampComment(streamStart) + out : out);
+  const finish = (unstamped: string): void => {
+    const out = stamped(unstamped);
     if (plan.resetAfter === undefined) res.end(out);
     // Destroy only once the chunks are flushed, so the client sees them before the cut.
     else if (out.length > 0) res.write(out, () => res.destroy());
@@ -71,7 +86,7 @@ export function writeFrames(res: ServerResponse, frames: readonly string[], plan
       finish(out);
       return;
     }
-    if (out.length > 0) res.write(out);
+    if (out.length > 0) res.write(stamped(out));
     timer = setTimeout(tick, Math.max(0, plan.ttftMs + next * plan.gapMs - (performance.now() - start)));
   };
   res.once('close', () => {

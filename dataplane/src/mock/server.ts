@@ -327,7 +327,7 @@ class MockProvider {
   private stream(res: ServerResponse, record: MockRequestRecord, frames: readonly string[], resetAfter: number | undefined, headers: Record<string, string>): void {
     record.status = 200;
     res.writeHead(200, { 'content-type': SSE_TYPE, 'cache-control': 'no-cache', ...headers });
-    const plan = { ttftMs: this.options.ttftMs, gapMs: this.gap, resetAfter };
+    const plan = { ttftMs: this.options.ttftMs, gapMs: this.gap, resetAfter, stamp: this.options.stampEvents };
     if (plan.ttftMs > 0 || plan.gapMs > 0) res.flushHeaders();
     writeFrames(res, frames, plan);
   }
