@@ -53,7 +53,7 @@ export interface StreamPlan {
  * notes its own clock on reading it knows how long the bytes took to reach it, without the time
  * the mock spent pacing.
  */
-export function stampComment(streamStart: bigint): string {
+function stampComment(streamStart: bigint): string {
   return `: stream-start=${streamStart} sent=${process.hrtime.bigint()}\n`;
 }
 
