@@ -23,7 +23,7 @@ import {
   type ServerProcess,
 } from './lib/processes.ts';
 import { chatTarget, writeGatewayConfig } from './lib/gateway.ts';
-import { median, ms, openLoopCheck, percentile, summarize } from './lib/stats.ts';
+import { finite, median, ms, openLoopCheck, percentile, summarize } from './lib/stats.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } } });
 const quick = flags.quick === true;
@@ -228,7 +228,7 @@ function streamSummary(entry: StreamsResult['byTarget'][string] | undefined): St
   return {
     ttft: summarize(streams.map((s) => s.ttftMs)),
     gaps: summarize(gaps),
-    pathTtft: summarize(streams.map((s) => s.pathTtftMs).filter((v) => Number.isFinite(v))),
+    pathTtft: summarize(finite(streams.map((s) => s.pathTtftMs))),
     stretches: summarize(stretches),
     events: new Set(streams.map((s) => s.events)),
     readsMean: streams.length > 0 ? reads / streams.length : Number.NaN,

@@ -86,7 +86,8 @@ export interface StreamRecord {
    * With a mock started with --stamp-events: the time to first token less the mock's own wait
    * before its first write (what the path to the mock and back took), and for each later read
    * how much longer its gap was than the gap between the mock's two writes (what the path
-   * stretched it by). Read in the monotonic clock every process shares; NaN and [] without stamps.
+   * stretched it by). Read in the monotonic clock every process shares. Without stamps: NaN
+   * (null once it crosses IPC, hence `finite`) and [].
    */
   pathTtftMs: number;
   stretches: number[];

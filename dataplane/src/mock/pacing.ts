@@ -44,7 +44,7 @@ export interface StreamPlan {
   /** Destroy the connection after this many frames instead of finishing (fault "reset"). */
   resetAfter: number | undefined;
   /** Begin each write with the stamp comment of `stampComment` (--stamp-events). */
-  stamp?: boolean;
+  stamp: boolean;
 }
 
 /**
