@@ -21,6 +21,11 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/** The geometric mean of positive values (ratios: a round at 0.5 and one at 2 average to 1). */
+export function geometricMean(values: readonly number[]): number {
+  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
+}
+
 export interface Summary {
   count: number;
   p50: number;

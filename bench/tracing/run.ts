@@ -13,7 +13,7 @@ import type { SequentialResult, Target, ThroughputResult } from '../lib/jobs.ts'
 import { cpuSeconds, repoRoot, startGateway, startLoadGenerator, startMock, type ServerProcess } from '../lib/processes.ts';
 import { chatTarget, gcSeconds } from '../lib/gateway.ts';
 import { benchGatewayConfig, startNullSink } from './setup.ts';
-import { median, ms, percentile, summarize } from '../lib/stats.ts';
+import { geometricMean, median, ms, percentile, summarize } from '../lib/stats.ts';
 import { jaegerBuilt, JAEGER_BIN, startJaeger } from '../../test/tracing/jaeger.ts';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean' }, sink: { type: 'string', default: 'jaeger' } } });
@@ -28,10 +28,6 @@ const plan = quick
 const TARGET_RATIO = 0.8;
 const CLIENT_KEY = 'sk-bench-tracing-0001';
 const PROMPT = [{ role: 'user', content: 'Summarise the trade-offs between weighted and least-in-flight load balancing for LLM upstreams.' }];
-
-function geometricMean(values: number[]): number {
-  return Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
-}
 
 const work = mkdtempSync(join(tmpdir(), 'switchboard-bench-tracing-'));
 const t0 = performance.now();
